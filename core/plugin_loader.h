@@ -1,0 +1,73 @@
+// Plugin discovery and loading: finds rkp-<kind>-<name>.so files, checks each descriptor against
+// the host's ABI, and keeps one registry of every plugin found, usable or refused.
+//
+// Theory of operation: PluginRegistry::discover() runs once in the parent, before the child is
+// created, on the main thread. It scans the search path in order (the profile's plugin_path,
+// then $ROOTLESSKIT_PLUGIN_PATH, then the build tree's plugin directory when the binary runs from
+// the build tree, then the installed plugin directory), dlopens each candidate with
+// RTLD_NOW | RTLD_LOCAL, calls rkp_plugin_entry() and validates the descriptor. The first file
+// found for a (kind, name) wins; a later duplicate is recorded as refused. Shared objects are
+// never dlclosed: their code stays mapped for the life of the process, and the child, created
+// by clone() without exec, inherits the mappings. The built-in network drivers "host" and
+// "none" are registered as static descriptors without a file.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "core/status.h"
+#include "rootlesskit/rkp.h"
+
+namespace rootlesskit {
+
+struct PluginInfo {
+    std::string path;  // the .so file, or "(built in)"
+    std::string kind;  // "network" or "port" (from the file name when refused early)
+    std::string name;
+    std::string version;
+    std::string description;
+    uint16_t abiMajor = 0;
+    uint16_t abiMinor = 0;
+    uint64_t supports = 0;
+    uint64_t needs = 0;
+    // Non-NULL when usable; points into the loaded object, valid for the process lifetime.
+    const rkp_plugin *descriptor = nullptr;
+    // Why the plugin was refused, one line ("wrong ABI major 2, host speaks 1.0"); "" if usable.
+    std::string refusal;
+};
+
+class PluginRegistry {
+public:
+    // Scans the search path described above; extraDirs (the profile's plugin_path) come first.
+    // Never fails: unreadable directories are skipped, bad files are recorded as refused.
+    static PluginRegistry discover(const std::vector<std::string> &extraDirs);
+
+    // Registers one descriptor directly, as discover() does for a good file (tests use this to
+    // load fixtures without dlopen). Validation and refusal rules are the same.
+    void addDescriptor(const rkp_plugin *descriptor, const std::string &path);
+
+    // Every plugin found, in search order, usable and refused.
+    const std::vector<PluginInfo> &all() const { return plugins_; }
+
+    // The usable plugin of kind ("network" or "port") named name. Fails with
+    // "unknown network mode: X" / "unknown port driver: X" when nothing of that name was found,
+    // or with "<kind> plugin X (<path>) was refused: <reason>" when it was refused.
+    Result<const PluginInfo *> find(const std::string &kind, const std::string &name) const;
+
+    // Usable plugins of one kind whose descriptor has every bit of supports set.
+    std::vector<const PluginInfo *> withSupport(const std::string &kind, uint64_t supports) const;
+
+private:
+    std::vector<PluginInfo> plugins_;
+};
+
+// Checks that the selected network plugin and port plugin (nullptr for --port-driver=none) may
+// run together, from their declared bits alone, with upstream's error texts where upstream has
+// one ("network \"pasta\" requires port driver \"none\" or \"implicit\"", "port driver requires
+// non-host network", ...). Also checks --detach-netns, --ipv6 and -p protocols against them.
+struct Options;
+Status checkPairing(const PluginRegistry &registry, const PluginInfo &net, const PluginInfo *port,
+                    const Options &options);
+
+}  // namespace rootlesskit

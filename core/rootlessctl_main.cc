@@ -1,0 +1,2 @@
+// rootlessctl: placeholder until the client is written.
+int main() { return 1; }
