@@ -22,8 +22,4 @@ Status netlinkAddAddress(const std::string &ifname, const std::string &address, 
 // Equivalent of "ip route add default via <gateway> dev <ifname>" (IPv4 or IPv6 gateway).
 Status netlinkAddDefaultRoute(const std::string &ifname, const std::string &gateway);
 
-// Creates a persistent TAP device named ifname (like "ip tuntap add name <ifname> mode tap")
-// through /dev/net/tun, so that a helper such as slirp4netns can attach to it by name.
-Status createPersistentTap(const std::string &ifname);
-
 }  // namespace rootlesskit
