@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# The main job, end to end, as the unprivileged demo user on the slirp4netns profile:
+#   rootlesskit --profile conf/slirp4netns.yaml -p 127.0.0.1:PORT:80/tcp -- busybox httpd ...
+# then a request from the host to 127.0.0.1:PORT, answered by the server inside the namespace,
+# the port table through rootlessctl, and a clean stop with SIGTERM.
+set -euo pipefail
+
+source "$(dirname "$0")/common.sh"
+"$SRC_DIR/scripts/setup.sh"
+stage_sources_for_test_user
+
+BUILD_DIR="${BUILD_DIR:-$SRC_DIR/build}"
+export BUILD_DIR
+"$SRC_DIR/scripts/build.sh"
+chmod -R a+rX "$BUILD_DIR"
+
+PORT="${DEMO_PORT:-8080}"
+WORK="$(mktemp -d /tmp/rk-demo.XXXXXX)"
+chmod 0755 "$WORK"
+mkdir -p "$WORK/www"
+echo "hello from inside the rootless namespace" > "$WORK/www/index.html"
+chmod -R a+rX "$WORK/www"
+# rootlesskit removes its state directory on exit, so its parent must be the user's too.
+install -d -o "$TEST_USER" "$WORK/run"
+STATE="$WORK/run/state"
+
+as_user() { su -s /bin/sh "$TEST_USER" -c "$1"; }
+
+echo "demo: starting rootlesskit as $TEST_USER"
+as_user "cd '$SRC_DIR' && exec '$BUILD_DIR/bin/rootlesskit' --state-dir='$STATE' \
+  --profile conf/slirp4netns.yaml -p 127.0.0.1:$PORT:80/tcp -- \
+  busybox httpd -f -p 80 -h '$WORK/www'" &
+RK_PID=$!
+cleanup() {
+  kill -TERM "$RK_PID" 2>/dev/null || true
+  wait "$RK_PID" 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+for _ in $(seq 100); do
+  [ -S "$STATE/api.sock" ] && break
+  sleep 0.1
+done
+[ -S "$STATE/api.sock" ] || { echo "demo: rootlesskit did not come up" >&2; exit 1; }
+
+echo "demo: curl http://127.0.0.1:$PORT/"
+curl -fsS "http://127.0.0.1:$PORT/"
+echo "demo: rootlessctl list-ports"
+as_user "'$BUILD_DIR/bin/rootlessctl' --socket '$STATE/api.sock' list-ports"
+echo "demo: rootlessctl info"
+as_user "'$BUILD_DIR/bin/rootlessctl' --socket '$STATE/api.sock' info"
+echo "demo: stopping"

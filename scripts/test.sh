@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds, and runs every test (unit and end-to-end) with ctest.
+# Run as root on Debian 12: the end-to-end tests run the binaries as the unprivileged test user.
+set -euo pipefail
+
+source "$(dirname "$0")/common.sh"
+"$SRC_DIR/scripts/setup.sh"
+stage_sources_for_test_user
+
+BUILD_DIR="${BUILD_DIR:-$SRC_DIR/build}"
+export BUILD_DIR
+"$SRC_DIR/scripts/build.sh"
+chmod -R a+rX "$BUILD_DIR"
+
+cd "$BUILD_DIR"
+ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-1}"
