@@ -27,10 +27,14 @@ struct CliResult {
     Options options;
 };
 
-// Parses argv (argv[0] excluded), loads --profile if given (flags override it, list flags
-// replace the profile's list), and runs every check of upstream's option validation that does
-// not need a plugin (mtu, cidr, ifname, evacuate-cgroup2, reaper, copy-up, propagation,
-// print-semver, -p syntax...). Errors are one line with upstream's text where one exists.
+// Parses argv (argv[0] excluded), loads --profile (or the shipped default profile when it
+// exists; flags override it, list flags replace the profile's list), copies the driver-specific
+// flags into Options::driverConfig, and runs every check of upstream's option validation that
+// does not need a plugin (mtu, cidr, ifname, evacuate-cgroup2, reaper, copy-up, propagation,
+// print-semver, -p syntax...), in upstream's order. The command is everything after "--" or from
+// the first argument that is not a flag. For PluginsList the options are merged but not
+// validated. May log warnings (logger "core") that depend on the options alone. Errors are one
+// line with upstream's text where one exists. Parent only, main thread, at start-up.
 Result<CliResult> parseCommandLine(const std::vector<std::string> &args);
 
 }  // namespace rootlesskit

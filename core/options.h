@@ -57,7 +57,7 @@ struct Options {
     std::string subidSource = "auto";  // auto | dynamic | static
 
     // Profile-only settings
-    std::string profilePath;  // the --profile file, "" when none
+    std::string profilePath;  // the profile file read (--profile or the default), "" when none
     std::vector<std::string> pluginPath;  // extra plugin directories, searched first
     // Per-driver config sections, converted to JSON text, keyed by "network/<name>" or
     // "port/<name>". A driver without a section gets "{}".
