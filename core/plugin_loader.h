@@ -9,7 +9,12 @@
 // found for a (kind, name) wins; a later duplicate is recorded as refused. Shared objects are
 // never dlclosed: their code stays mapped for the life of the process, and the child, created
 // by clone() without exec, inherits the mappings. The built-in network drivers "host" and
-// "none" are registered as static descriptors without a file.
+// "none" are registered first, as static descriptors without a file, so a file of the same name
+// is a refused duplicate.
+//
+// The registry is filled on one thread and read-only afterwards; const methods may then be
+// called from any thread. Pointers it hands out (find(), withSupport(), all()) stay valid until
+// the registry is changed (add*) or destroyed.
 #pragma once
 
 #include <cstdint>
@@ -33,7 +38,8 @@ struct PluginInfo {
     uint64_t needs = 0;
     // Non-NULL when usable; points into the loaded object, valid for the process lifetime.
     const rkp_plugin *descriptor = nullptr;
-    // Why the plugin was refused, one line ("wrong ABI major 2, host speaks 1.0"); "" if usable.
+    // Why the plugin was refused, one line without the file name ("ABI major 2 is not supported
+    // (host speaks 1.0)"); "" if usable.
     std::string refusal;
 };
 
@@ -44,8 +50,19 @@ public:
     static PluginRegistry discover(const std::vector<std::string> &extraDirs);
 
     // Registers one descriptor directly, as discover() does for a good file (tests use this to
-    // load fixtures without dlopen). Validation and refusal rules are the same.
+    // load fixtures without dlopen). Validation and refusal rules are the same; the file-name
+    // checks apply only when path's last component looks like rkp-<net|port>-<name>.so.
+    // descriptor is borrowed and MUST outlive the registry and every driver created from it.
     void addDescriptor(const rkp_plugin *descriptor, const std::string &path);
+
+    // Registers the built-in network drivers "host" and "none" (discover() does this first).
+    void addBuiltins();
+
+    // Loads one file as discover() does for each candidate and records it, usable or refused.
+    void addFile(const std::string &path);
+
+    // The directories discover() scanned, in order ("unknown ..." errors name them).
+    const std::vector<std::string> &searchDirs() const { return searchDirs_; }
 
     // Every plugin found, in search order, usable and refused.
     const std::vector<PluginInfo> &all() const { return plugins_; }
@@ -59,15 +76,31 @@ public:
     std::vector<const PluginInfo *> withSupport(const std::string &kind, uint64_t supports) const;
 
 private:
+    void add(PluginInfo info);
+    const PluginInfo *first(const std::string &kind, const std::string &name) const;
+
     std::vector<PluginInfo> plugins_;
+    std::vector<std::string> searchDirs_;
 };
+
+// The lowercase words "plugins list" uses for capability bits ("tcp",
+// "detach-netns", "port-implicit", ...); an unknown bit is shown as "bit-<n>".
+std::vector<std::string> supportNames(uint64_t supports);
+std::vector<std::string> needNames(uint64_t needs);
 
 // Checks that the selected network plugin and port plugin (nullptr for --port-driver=none) may
 // run together, from their declared bits alone, with upstream's error texts where upstream has
 // one ("network \"pasta\" requires port driver \"none\" or \"implicit\"", "port driver requires
-// non-host network", ...). Also checks --detach-netns, --ipv6 and -p protocols against them.
+// non-host network", ...). Also checks --cidr, --ifname, --mtu, --detach-netns, --ipv6 and the -p
+// protocols against them. The registry supplies the names of plugins that would pair. Returns
+// the first failure (EINVAL); warnings (--ipv6 or --mtu discarded) are logged under "core".
+// Parent, main thread.
 struct Options;
 Status checkPairing(const PluginRegistry &registry, const PluginInfo &net, const PluginInfo *port,
                     const Options &options);
+
+// As above, but appends the warnings to warnings instead of logging them.
+Status checkPairing(const PluginRegistry &registry, const PluginInfo &net, const PluginInfo *port,
+                    const Options &options, std::vector<std::string> &warnings);
 
 }  // namespace rootlesskit

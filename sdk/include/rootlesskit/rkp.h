@@ -28,6 +28,8 @@
  * RKP_HAS_FIELD() says the writer knew it. Flag bits and enum values are never reused.
  *
  * This header is C99 and C++ compatible and includes nothing but <stddef.h> and <stdint.h>.
+ * C++ plugins may use rkp.hpp beside it (error, sink and log helpers, an exception barrier and
+ * RKP_DEFINE_PLUGIN); sdk/README.md describes the whole contract.
  */
 #ifndef ROOTLESSKIT_RKP_H
 #define ROOTLESSKIT_RKP_H
@@ -148,7 +150,8 @@ typedef struct rkp_net_params {
     uint32_t mtu; /* never 0: --mtu, or the plugin's default_mtu */
     uint32_t enable_ipv6; /* --ipv6 */
     uint32_t disable_host_loopback; /* --disable-host-loopback */
-    uint32_t port_driver_needs; /* needs bits of the selected port driver, 0 for none */
+    uint32_t reserved0;
+    uint64_t port_driver_needs; /* RKP_NEED_* bits of the selected port driver, 0 for none */
     const char *port_driver; /* name of the selected port driver, "none" when none */
 } rkp_net_params;
 
@@ -180,7 +183,8 @@ typedef struct rkp_net_ops {
     /* Either side. Undoes configure_*: stops helpers, removes what was created. Idempotent; also
      * called after a partial failure and without a prior configure call. */
     int (*teardown)(rkp_instance *inst, rkp_error *err);
-    /* PARENT. Writes the JSON object for the "networkDriver" member of GET /v1/info. */
+    /* PARENT. Writes the JSON object for the "networkDriver" member of GET /v1/info, or nothing
+     * at all to leave the member out (the built-in "host" driver does). */
     int (*info)(rkp_instance *inst, const rkp_sink *out, rkp_error *err);
 } rkp_net_ops;
 
@@ -245,7 +249,9 @@ typedef struct rkp_port_ops {
     int (*info)(rkp_instance *inst, const rkp_sink *out, rkp_error *err);
 } rkp_port_ops;
 
-/* The descriptor. Static and immutable in the plugin; lives as long as the shared object. */
+/* The descriptor. Static and immutable in the plugin; lives as long as the shared object.
+ * struct_size, abi_major and abi_minor open it in every major version, so that a host can read
+ * them, and refuse the plugin with a precise message, whatever the rest of the layout is. */
 typedef struct rkp_plugin {
     uint32_t struct_size;
     uint16_t abi_major; /* RKP_ABI_MAJOR the plugin was built with */
@@ -257,7 +263,9 @@ typedef struct rkp_plugin {
     const char *description; /* one line for "plugins list" */
     uint64_t supports; /* RKP_SUP_* */
     uint64_t needs; /* RKP_NEED_* */
-    const char *default_ifname; /* net: used when --ifname is empty; port: NULL */
+    /* net: used when --ifname is empty; NULL or "" for a network that sets up no interface of
+     * its own (the host then refuses --ifname and ignores --mtu); port: NULL */
+    const char *default_ifname;
     const char *protos; /* port: space-separated protos for /v1/info, e.g. "tcp tcp4 udp" */
     /* Either side. Validates config_json (the profile's config section for this driver, "{}"
      * when absent) and creates an instance. Must not start threads or helpers: the host may
