@@ -39,6 +39,8 @@ namespace rootlesskit {
 // Runs options.command in the new namespaces and returns the process exit status for main():
 // the command's status, 255 when it died by a signal, 1 when rootlesskit itself failed (after
 // printing one error line). Runs in the parent, on the main thread, single-threaded on entry.
+// SIGHUP, SIGINT, SIGQUIT or SIGTERM (unless ignored by the caller) arriving before the command
+// starts ends the set-up: after cleanup the process dies by that signal, without returning.
 int runParent(const Options &options, const PluginRegistry &registry);
 
 }  // namespace rootlesskit

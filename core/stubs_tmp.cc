@@ -10,10 +10,4 @@
 #include "core/runtime.h"
 
 namespace rootlesskit {
-Result<CliResult> parseCommandLine(const std::vector<std::string> &) {
-    return Status::error("command line parsing is not available in this build");
-}
-PluginRegistry PluginRegistry::discover(const std::vector<std::string> &) { return {}; }
-int runPluginsList(const PluginRegistry &, bool) { return 1; }
-int runParent(const Options &, const PluginRegistry &) { return 1; }
 }  // namespace rootlesskit

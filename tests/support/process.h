@@ -47,8 +47,8 @@ struct RunOptions {
 // stdout and stderr, and waits up to the timeout (then SIGKILLs the process group).
 RunResult runAsTestUser(const std::vector<std::string> &argv, const RunOptions &options = {});
 
-// A process started in the background as the test user; killed (SIGKILL to its process group)
-// and reaped on destruction if still running.
+// A process started in the background as the test user; on destruction, if still running, it
+// gets SIGTERM, then after 2 s SIGKILL to its process group, and is reaped.
 class BackgroundProcess {
 public:
     BackgroundProcess(const std::vector<std::string> &argv, const RunOptions &options = {});
