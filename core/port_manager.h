@@ -33,6 +33,8 @@ public:
     bool hasDriver() const { return driver_ != nullptr; }
 
     // Validates spec against the table, then asks the driver. On success the port is listening.
+    // The ID is consumed once handed to the driver, even when the driver then fails; a spec
+    // refused by validation consumes none. Errors: validatePortSpec's text, or the driver's.
     Result<PortStatus> add(const PortSpec &spec);
 
     // Stops forwarding id; ENOENT "unknown id: N" when there is no such port.

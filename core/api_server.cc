@@ -1,0 +1,403 @@
+// The REST API server: Poco's HTTP server on a unix socket, routing to PortManager.
+//
+// Theory of operation: start() creates the listening socket (listenUnixSocket: stale file
+// removed, mode 0600) and a Poco::Net::HTTPServer that owns an accept thread and hands each
+// connection to a pool of at most kThreads threads. A connection serves requests one after
+// another (keep-alive); each request is routed by exact path and method to one handler, which
+// returns a Reply that is then sent. Handlers reach the port table only through PortManager,
+// whose own mutex serialises the driver calls. stop() closes the listening socket, lets every
+// connection finish the request it is serving, shuts idle keep-alive connections, waits for the
+// pool, and removes the socket file (only if it is still the one start() created).
+//
+// Known shortcoming: a connection holds its thread until the client closes it or it has been
+// idle for Poco's keep-alive timeout (10 s). A client keeping more than kThreads idle
+// connections open therefore delays other clients by up to that long.
+#include "core/api_server.h"
+
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <charconv>
+#include <istream>
+#include <mutex>
+#include <optional>
+
+#include <Poco/Exception.h>
+#include <Poco/JSON/Array.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/Net/HTTPRequestHandler.h>
+#include <Poco/Net/HTTPRequestHandlerFactory.h>
+#include <Poco/Net/HTTPServer.h>
+#include <Poco/Net/HTTPServerParams.h>
+#include <Poco/Net/HTTPServerRequest.h>
+#include <Poco/Net/HTTPServerResponse.h>
+#include <Poco/ThreadPool.h>
+#include <Poco/Timespan.h>
+#include <Poco/URI.h>
+
+#include "core/api_json.h"
+#include "core/http_unix.h"
+#include "core/log.h"
+#include "core/version.h"
+
+namespace rootlesskit {
+
+namespace {
+
+using Poco::Dynamic::Var;
+using Poco::JSON::Array;
+using Poco::JSON::Object;
+using Poco::Net::HTTPServerRequest;
+using Poco::Net::HTTPServerResponse;
+
+constexpr int kThreads = 4;
+constexpr std::streamsize kMaxBodyBytes = 64 * 1024;
+constexpr const char *kJson = "application/json";
+constexpr const char *kPortsPath = "/v1/ports";
+
+struct Reply {
+    int status = 200;
+    std::string contentType;  // none when empty
+    std::string body;
+    bool close = false;  // close the connection after the reply (unread request body)
+};
+
+Reply jsonReply(int status, const Var &document) {
+    return Reply{status, kJson, writeJson(document), false};
+}
+
+// Handler errors: {"message":"..."} and a newline, as upstream sends them.
+Reply errorReply(int status, const std::string &message) {
+    Object::Ptr body = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    body->set("message", message);
+    return Reply{status, kJson, writeJson(body) + "\n", false};
+}
+
+Reply notFound() {
+    return Reply{404, "text/plain; charset=utf-8", "404 page not found\n", false};
+}
+
+Reply methodNotAllowed() {
+    return Reply{405, "", "", false};
+}
+
+// True when the request carries a body. HTTP/1.1 (RFC 9112 section 6.3) says a request
+// without Content-Length or Transfer-Encoding has none; Poco would instead read such a POST or
+// PUT until the client closes, leaving both sides waiting for the other.
+bool hasBody(const HTTPServerRequest &request) {
+    return request.hasContentLength() || request.getChunkedTransferEncoding();
+}
+
+// The request body, or nullopt when it is larger than kMaxBodyBytes.
+std::optional<std::string> readBody(HTTPServerRequest &request) {
+    if (!hasBody(request)) {
+        return std::string();
+    }
+    if (request.hasContentLength() && request.getContentLength64() > kMaxBodyBytes) {
+        return std::nullopt;
+    }
+    std::string body(static_cast<size_t>(kMaxBodyBytes) + 1, '\0');
+    std::istream &in = request.stream();
+    in.read(body.data(), kMaxBodyBytes + 1);
+    std::streamsize got = in.gcount();
+    if (got > kMaxBodyBytes) {
+        return std::nullopt;
+    }
+    body.resize(static_cast<size_t>(got));
+    return body;
+}
+
+// Reads what a handler left of the request body (a GET or DELETE that carried one), so that the
+// next request on the connection starts where it should. False when more than kMaxBodyBytes
+// remain: the connection is then closed after the reply instead.
+bool drainBody(HTTPServerRequest &request) {
+    if (!hasBody(request)) {
+        return true;
+    }
+    std::istream &in = request.stream();
+    in.ignore(kMaxBodyBytes + 1);
+    return in.gcount() <= kMaxBodyBytes;
+}
+
+// Parses a port ID: decimal digits only.
+Result<uint64_t> parseId(const std::string &text) {
+    uint64_t id = 0;
+    const char *end = text.data() + text.size();
+    auto [ptr, ec] = std::from_chars(text.data(), end, id);
+    bool digitsOnly = text.find_first_not_of("0123456789") == std::string::npos;
+    if (!digitsOnly || ptr != end || text.empty()) {
+        return Status::error("bad id " + text + ": not a decimal number");
+    }
+    if (ec == std::errc::result_out_of_range) {
+        return Status::error("bad id " + text + ": out of range");
+    }
+    return id;
+}
+
+// The handlers, one per route, and the router in front of them.
+class Api {
+public:
+    Api(const ApiInfo &info, PortManager &ports) : info_(info), ports_(ports) {}
+
+    Reply handle(HTTPServerRequest &request) {
+        std::string path;
+        try {
+            path = Poco::URI(request.getURI()).getPath();
+        } catch (const Poco::Exception &) {
+            return errorReply(400, "bad request: invalid request URI");
+        }
+
+        const std::string &method = request.getMethod();
+        if (path == "/v1/info") {
+            return method == "GET" ? getInfo() : methodNotAllowed();
+        }
+        if (path == kPortsPath) {
+            if (method == "GET") {
+                return getPorts();
+            }
+            return method == "POST" ? postPort(request) : methodNotAllowed();
+        }
+        std::string prefix = std::string(kPortsPath) + "/";
+        if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
+            path.find('/', prefix.size()) == std::string::npos) {
+            return method == "DELETE" ? deletePort(path.substr(prefix.size())) : methodNotAllowed();
+        }
+        return notFound();
+    }
+
+private:
+    Reply getInfo() {
+        Object::Ptr info = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        info->set("apiVersion", kApiVersion);
+        info->set("version", kVersion);
+        info->set("stateDir", info_.stateDir);
+        info->set("childPID", info_.childPid);
+
+        if (!info_.networkDriverJson.empty()) {
+            auto net = parseJson(info_.networkDriverJson);
+            if (!net) {
+                return errorReply(500,
+                                  "network driver info: invalid JSON: " + net.status().message());
+            }
+            info->set("networkDriver", *net);
+        }
+
+        auto port = ports_.driverInfo();
+        if (!port) {
+            return errorReply(500, port.status().message());
+        }
+        if (!port->empty()) {
+            auto parsed = parseJson(*port);
+            if (!parsed) {
+                return errorReply(500,
+                                  "port driver info: invalid JSON: " + parsed.status().message());
+            }
+            info->set("portDriver", *parsed);
+        }
+        return jsonReply(200, info);
+    }
+
+    Reply getPorts() {
+        auto ports = ports_.list();
+        if (!ports) {
+            return errorReply(ports_.hasDriver() ? 500 : 400, ports.status().message());
+        }
+
+        // An empty list is the literal null, as upstream's Go server sends it: Docker's proxy
+        // and rootlessctl both accept it, and some clients may test for it.
+        if (ports->empty()) {
+            return Reply{200, kJson, "null", false};
+        }
+        Array::Ptr array = new Array;
+        for (const PortStatus &status : *ports) {
+            array->add(portStatusToJson(status));
+        }
+        return jsonReply(200, array);
+    }
+
+    Reply postPort(HTTPServerRequest &request) {
+        std::optional<std::string> body = readBody(request);
+        if (!body) {
+            Reply reply = errorReply(413, "request body too large: the limit is " +
+                                              std::to_string(kMaxBodyBytes) + " bytes");
+            reply.close = true;
+            return reply;
+        }
+        if (!ports_.hasDriver()) {
+            return errorReply(400, "no PortDriver is available");
+        }
+
+        auto document = parseJson(*body);
+        if (!document) {
+            return errorReply(400, "bad request: invalid JSON: " + document.status().message());
+        }
+        auto spec = portSpecFromJson(*document);
+        if (!spec) {
+            return errorReply(400, "bad request: " + spec.status().message());
+        }
+
+        auto added = ports_.add(*spec);
+        if (!added) {
+            return errorReply(400, added.status().message());
+        }
+        return jsonReply(201, portStatusToJson(*added));
+    }
+
+    Reply deletePort(const std::string &idText) {
+        if (!ports_.hasDriver()) {
+            return errorReply(400, "no PortDriver is available");
+        }
+        auto id = parseId(idText);
+        if (!id) {
+            return errorReply(400, id.status().message());
+        }
+        Status removed = ports_.remove(*id);
+        if (!removed) {
+            return errorReply(400, removed.message());
+        }
+        return Reply{200, "", "", false};
+    }
+
+    ApiInfo info_;
+    PortManager &ports_;
+};
+
+void send(const Reply &reply, HTTPServerResponse &response) {
+    response.setStatusAndReason(static_cast<Poco::Net::HTTPResponse::HTTPStatus>(reply.status));
+    if (!reply.contentType.empty()) {
+        response.setContentType(reply.contentType);
+    }
+    if (reply.status == 404) {
+        response.set("X-Content-Type-Options", "nosniff");
+    }
+    if (reply.close) {
+        response.setKeepAlive(false);
+    }
+    response.setContentLength64(static_cast<Poco::Int64>(reply.body.size()));
+    response.sendBuffer(reply.body.data(), reply.body.size());
+}
+
+class RequestHandler final : public Poco::Net::HTTPRequestHandler {
+public:
+    explicit RequestHandler(Api &api) : api_(api) {}
+
+    void handleRequest(HTTPServerRequest &request, HTTPServerResponse &response) override {
+        Reply reply;
+        try {
+            reply = api_.handle(request);
+        } catch (const std::exception &e) {
+            // Nothing below is expected to throw; if it does, the client gets the reason and
+            // the server keeps going.
+            reply = errorReply(500, std::string("internal error: ") + e.what());
+            reply.close = true;
+        }
+        if (!reply.close && !drainBody(request)) {
+            reply.close = true;
+        }
+        logger("api")->trace("{} {}: {}", request.getMethod(), request.getURI(), reply.status);
+
+        try {
+            send(reply, response);
+        } catch (const Poco::Exception &e) {
+            logger("api")->trace("{} {}: reply not sent: {}", request.getMethod(), request.getURI(),
+                                 e.displayText());
+        }
+    }
+
+private:
+    Api &api_;
+};
+
+class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
+public:
+    explicit HandlerFactory(Api &api) : api_(api) {}
+
+    Poco::Net::HTTPRequestHandler *createRequestHandler(const HTTPServerRequest &) override {
+        return new RequestHandler(api_);
+    }
+
+private:
+    Api &api_;
+};
+
+class PocoApiServer final : public ApiServer {
+public:
+    PocoApiServer(const std::string &path, const ApiInfo &info, PortManager &ports)
+        : path_(path), api_(info, ports), pool_("api", 1, kThreads) {}
+
+    ~PocoApiServer() override { stop(); }
+
+    Status start() {
+        auto socket = listenUnixSocket(path_, 0600);
+        if (!socket) {
+            return socket.status();
+        }
+        struct stat st {};
+        if (stat(path_.c_str(), &st) == 0) {
+            socketDev_ = st.st_dev;
+            socketIno_ = st.st_ino;
+        }
+
+        Poco::Net::HTTPServerParams::Ptr params = new Poco::Net::HTTPServerParams;
+        params->setMaxThreads(kThreads);
+        params->setMaxQueued(64);
+        params->setKeepAlive(true);
+        // A connection thread that goes idle just as stop() wakes the idle ones sleeps through
+        // that wake-up for the whole idle time (Poco 1.11's TCPServerDispatcher), and stop()
+        // waits for it. A short idle time bounds that wait; Poco's accept loop already wakes up
+        // every 250 ms, so the extra wake-ups cost nothing noticeable.
+        params->setThreadIdleTime(Poco::Timespan(0, 250 * 1000));
+        server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(api_), pool_, *socket,
+                                                          params);
+        server_->start();
+        logger("api")->debug("listening on {}", path_);
+        return {};
+    }
+
+    void stop() override {
+        std::lock_guard<std::mutex> lock(stopMutex_);
+        if (stopped_ || !server_) {
+            return;
+        }
+        stopped_ = true;
+
+        // stopAll(false): each connection finishes the request it is serving before its
+        // socket is shut down; idle keep-alive connections are shut at once.
+        server_->stopAll(false);
+        pool_.joinAll();
+        removeSocket();
+        logger("api")->debug("stopped; removed {}", path_);
+    }
+
+private:
+    // Removes the socket file unless another server has replaced it since start().
+    void removeSocket() {
+        struct stat st {};
+        if (stat(path_.c_str(), &st) == 0 && st.st_dev == socketDev_ && st.st_ino == socketIno_) {
+            unlink(path_.c_str());
+        }
+    }
+
+    std::string path_;
+    Api api_;
+    Poco::ThreadPool pool_;  // MUST outlive server_
+    std::unique_ptr<Poco::Net::HTTPServer> server_;
+    dev_t socketDev_ = 0;
+    ino_t socketIno_ = 0;
+    std::mutex stopMutex_;
+    bool stopped_ = false;
+};
+
+}  // namespace
+
+Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string &socketPath,
+                                                    const ApiInfo &info, PortManager &ports) {
+    auto server = std::make_unique<PocoApiServer>(socketPath, info, ports);
+    Status started = server->start();
+    if (!started) {
+        return started;
+    }
+    return std::unique_ptr<ApiServer>(std::move(server));
+}
+
+}  // namespace rootlesskit
