@@ -26,7 +26,7 @@ bool isArray(const Var &v) {
     return !v.isEmpty() && v.type() == typeid(Array::Ptr);
 }
 
-// ---- Writing -------------------------------------------------------------------------------
+// ---- Writing ------------------------------------------------------------------------------------
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 when the bytes there are not one
 // (overlong forms, surrogates and code points past U+10FFFF count as invalid, as in Go).
@@ -192,7 +192,7 @@ void appendValue(std::string &out, const Var &value, int indent, int depth) {
     }
 }
 
-// ---- Reading -------------------------------------------------------------------------------
+// ---- Reading ------------------------------------------------------------------------------------
 
 std::string describe(const Var &v) {
     if (isObject(v)) {

@@ -19,7 +19,7 @@ namespace rootlesskit::ctl {
 
 namespace {
 
-// ---- Talking to the server -----------------------------------------------------------------
+// ---- Talking to the server ----------------------------------------------------------------------
 
 Result<std::string> socketPath(const std::string &flag) {
     if (!flag.empty()) {
@@ -77,7 +77,7 @@ private:
     std::string path_;
 };
 
-// ---- Commands --------------------------------------------------------------------------------
+// ---- Commands -----------------------------------------------------------------------------------
 
 Status infoCommand(const Client &client, bool json, std::ostream &out) {
     auto value = client.callJson("GET", "/v1/info");
@@ -186,7 +186,7 @@ Status removePortsCommand(const std::string &socketFlag, const std::vector<std::
     return {};
 }
 
-// ---- Command line ----------------------------------------------------------------------------
+// ---- Command line -------------------------------------------------------------------------------
 
 struct Flags {
     bool debug = false;
@@ -264,7 +264,7 @@ std::string lowerFirst(std::string text) {
     return text;
 }
 
-// ---- Formatting helpers ----------------------------------------------------------------------
+// ---- Formatting ---------------------------------------------------------------------------------
 
 // Width of s in characters (UTF-8 code points), as Go's tabwriter counts it.
 size_t displayWidth(const std::string &s) {

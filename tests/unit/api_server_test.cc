@@ -25,7 +25,7 @@ namespace {
 
 using rktest::fakePorts;
 
-// ---- A raw HTTP client -----------------------------------------------------------------------
+// ---- A raw HTTP client --------------------------------------------------------------------------
 
 struct RawReply {
     int status = 0;
@@ -150,7 +150,7 @@ std::string errorBody(const std::string &message) {
     return "{\"message\":\"" + message + "\"}\n";
 }
 
-// ---- Fixtures --------------------------------------------------------------------------------
+// ---- Fixtures -----------------------------------------------------------------------------------
 
 constexpr const char *kNetworkInfo =
     R"({"driver":"slirp4netns","dns":["10.0.2.3"],"childIP":"10.0.2.100"})";
@@ -190,7 +190,7 @@ protected:
 const std::string kSpec8080 =
     R"({"proto":"tcp","parentIP":"127.0.0.1","parentPort":8080,"childPort":80})";
 
-// ---- Routes ----------------------------------------------------------------------------------
+// ---- Routes -------------------------------------------------------------------------------------
 
 TEST_F(ApiServerTest, InfoHasEveryMemberInUpstreamOrder) {
     RawReply reply = call("GET", "/v1/info");
@@ -276,7 +276,7 @@ TEST_F(ApiServerTest, QueryStringDoesNotChangeTheRoute) {
     EXPECT_EQ(call("GET", "/v1/ports?all=1").body, "null");
 }
 
-// ---- Bad requests ----------------------------------------------------------------------------
+// ---- Bad requests -------------------------------------------------------------------------------
 
 void expectError(const RawReply &reply, int status, const std::string &message) {
     EXPECT_EQ(reply.error, "");
@@ -408,7 +408,7 @@ TEST_F(ApiServerTest, PortDriverInfoFailureIs500) {
     expectError(call("GET", "/v1/info"), 500, "port driver info: input/output error");
 }
 
-// ---- Socket and lifecycle --------------------------------------------------------------------
+// ---- Socket and lifecycle -----------------------------------------------------------------------
 
 TEST_F(ApiServerTest, SocketModeIs0600) {
     struct stat st {};

@@ -1,5 +1,5 @@
 // rootlessctl: the built program run against a live API server with the fake port driver;
-// output bytes, error lines, exit codes and socket defaulting. Also the pure formatting helpers.
+// output bytes, error lines, exit codes and socket defaulting. Also the pure formatting functions.
 #include "core/rootlessctl.h"
 
 #include <fcntl.h>
@@ -143,7 +143,7 @@ protected:
     ApiServerPtr server_;
 };
 
-// ---- list-ports ------------------------------------------------------------------------------
+// ---- list-ports ---------------------------------------------------------------------------------
 
 TEST_F(RootlessctlTest, ListPortsTableMatchesUpstreamBytes) {
     add("0.0.0.0:8080:80/tcp");
@@ -199,7 +199,7 @@ TEST_F(RootlessctlTest, ListPortsJsonWithNoPortsPrintsNothing) {
     EXPECT_EQ(r.out, "");
 }
 
-// ---- add-ports and remove-ports --------------------------------------------------------------
+// ---- add-ports and remove-ports -----------------------------------------------------------------
 
 TEST_F(RootlessctlTest, AddPortsPrintsEachNewId) {
     CtlResult r = ctl({"add-ports", "127.0.0.1:8080:80/tcp", "[::1]:8443:443/tcp6"});
@@ -294,7 +294,7 @@ TEST_F(RootlessctlTest, RemovePortsWithoutIdsFails) {
     EXPECT_EQ(r.err, "error: no ID specified\n");
 }
 
-// ---- info ------------------------------------------------------------------------------------
+// ---- info ---------------------------------------------------------------------------------------
 
 TEST_F(RootlessctlTest, InfoText) {
     CtlResult r = ctl({"info"});
@@ -345,7 +345,7 @@ TEST_F(RootlessctlTest, InfoJsonIsIndentedByFourSpaces) {
                          "}\n");
 }
 
-// ---- Socket selection and errors -------------------------------------------------------------
+// ---- Socket selection and errors ----------------------------------------------------------------
 
 TEST_F(RootlessctlTest, SocketDefaultsToTheStateDirectory) {
     add("0.0.0.0:8080:80/tcp");
@@ -443,7 +443,7 @@ TEST(RootlessctlNoPortDriver, PortCommandsFailWithTheServersMessage) {
     (*server)->stop();
 }
 
-// ---- Pure helpers ----------------------------------------------------------------------------
+// ---- Pure functions -----------------------------------------------------------------------------
 
 TEST(RootlessctlReplyError, MessageBodyBecomesTheError) {
     HttpReply reply{400, "Bad Request", "application/json",

@@ -18,7 +18,9 @@ TEST(StatusTest, WrapOfOkStaysOk) {
     EXPECT_EQ(Status().code(), 0);
 }
 
-TEST(StatusTest, ErrnoTextIsLowercase) { EXPECT_EQ(errnoText(ENOENT), "no such file or directory"); }
+TEST(StatusTest, ErrnoTextIsLowercase) {
+    EXPECT_EQ(errnoText(ENOENT), "no such file or directory");
+}
 
 }  // namespace
 }  // namespace rootlesskit
