@@ -20,3 +20,14 @@ stage_sources_for_test_user() {
   chmod -R a+rX "$staged"
   SRC_DIR="$staged"
 }
+
+# Installs what is missing, stages the sources if needed, and builds into $BUILD_DIR (exported),
+# leaving the build readable and runnable by the test user.
+setup_and_build() {
+  "$SRC_DIR/scripts/setup.sh"
+  stage_sources_for_test_user
+  BUILD_DIR="${BUILD_DIR:-$SRC_DIR/build}"
+  export BUILD_DIR
+  "$SRC_DIR/scripts/build.sh"
+  chmod -R a+rX "$BUILD_DIR"
+}

@@ -6,13 +6,7 @@
 set -euo pipefail
 
 source "$(dirname "$0")/common.sh"
-"$SRC_DIR/scripts/setup.sh"
-stage_sources_for_test_user
-
-BUILD_DIR="${BUILD_DIR:-$SRC_DIR/build}"
-export BUILD_DIR
-"$SRC_DIR/scripts/build.sh"
-chmod -R a+rX "$BUILD_DIR"
+setup_and_build
 
 PORT="${DEMO_PORT:-8080}"
 WORK="$(mktemp -d /tmp/rk-demo.XXXXXX)"

@@ -4,13 +4,7 @@
 set -euo pipefail
 
 source "$(dirname "$0")/common.sh"
-"$SRC_DIR/scripts/setup.sh"
-stage_sources_for_test_user
-
-BUILD_DIR="${BUILD_DIR:-$SRC_DIR/build}"
-export BUILD_DIR
-"$SRC_DIR/scripts/build.sh"
-chmod -R a+rX "$BUILD_DIR"
+setup_and_build
 
 cd "$BUILD_DIR"
 ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-1}"
