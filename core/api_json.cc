@@ -409,6 +409,10 @@ Object::Ptr portStatusToJson(const PortStatus &status) {
     Object::Ptr object = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
     object->set("id", status.id);
     object->set("spec", portSpecToJson(status.spec));
+    if (status.implicit) {
+        // Beyond upstream: a port the network forwards by itself (pasta), not added by the API.
+        object->set("implicit", true);
+    }
     return object;
 }
 
@@ -450,6 +454,10 @@ Result<PortStatus> portStatusFromJson(const Var &value) {
         return s;
     }
     status.id = static_cast<uint64_t>(id);
+    s = readBool(**object, "implicit", &status.implicit);
+    if (!s) {
+        return s;
+    }
 
     Var spec = member(**object, "spec");
     if (!spec.isEmpty()) {

@@ -35,7 +35,8 @@ std::string writeJson(const Poco::Dynamic::Var &value, int indent = 0);
 // childIP), each omitted when empty or zero.
 Poco::JSON::Object::Ptr portSpecToJson(const PortSpec &spec);
 
-// The PortStatus object: {"id": N, "spec": {...}}.
+// The PortStatus object: {"id": N, "spec": {...}}, plus "implicit": true for a port the network
+// forwards by itself (the implicit port driver; absent otherwise, as upstream).
 Poco::JSON::Object::Ptr portStatusToJson(const PortStatus &status);
 
 // Reads a PortSpec from a decoded JSON value. Member names match case-insensitively (as Go's

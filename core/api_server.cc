@@ -56,12 +56,7 @@ constexpr std::streamsize kMaxBodyBytes = 64 * 1024;
 constexpr const char *kJson = "application/json";
 constexpr const char *kPortsPath = "/v1/ports";
 
-struct Reply {
-    int status = 200;
-    std::string contentType;  // none when empty
-    std::string body;
-    bool close = false;  // close the connection after the reply (unread request body)
-};
+using Reply = ApiReply;
 
 Reply jsonReply(int status, const Var &document) {
     return Reply{status, kJson, writeJson(document), false};
@@ -108,18 +103,6 @@ std::optional<std::string> readBody(HTTPServerRequest &request) {
     return body;
 }
 
-// Reads what a handler left of the request body (a GET or DELETE that carried one), so that the
-// next request on the connection starts where it should. False when more than kMaxBodyBytes
-// remain: the connection is then closed after the reply instead.
-bool drainBody(HTTPServerRequest &request) {
-    if (!hasBody(request)) {
-        return true;
-    }
-    std::istream &in = request.stream();
-    in.ignore(kMaxBodyBytes + 1);
-    return in.gcount() <= kMaxBodyBytes;
-}
-
 // Parses a port ID: decimal digits only.
 Result<uint64_t> parseId(const std::string &text) {
     uint64_t id = 0;
@@ -140,15 +123,15 @@ class Api {
 public:
     Api(const ApiInfo &info, PortManager &ports) : info_(info), ports_(ports) {}
 
-    Reply handle(HTTPServerRequest &request) {
+    Reply handle(const ApiRequest &request) {
         std::string path;
         try {
-            path = Poco::URI(request.getURI()).getPath();
+            path = Poco::URI(request.uri).getPath();
         } catch (const Poco::Exception &) {
             return errorReply(400, "bad request: invalid request URI");
         }
 
-        const std::string &method = request.getMethod();
+        const std::string &method = request.method;
         if (path == "/v1/info") {
             return method == "GET" ? getInfo() : methodNotAllowed();
         }
@@ -156,7 +139,7 @@ public:
             if (method == "GET") {
                 return getPorts();
             }
-            return method == "POST" ? postPort(request) : methodNotAllowed();
+            return method == "POST" ? postPort(request.body) : methodNotAllowed();
         }
         std::string prefix = std::string(kPortsPath) + "/";
         if (path.size() > prefix.size() && path.compare(0, prefix.size(), prefix) == 0 &&
@@ -194,6 +177,14 @@ private:
                                   "port driver info: invalid JSON: " + parsed.status().message());
             }
             info->set("portDriver", *parsed);
+        } else if (!ports_.hasDriver() && !info_.portDriverName.empty()) {
+            // Upstream omits the member here. The 1.1.0 Docker proxy reads it without a nil
+            // check; with no protocol listed it skips the port with a warning, and newer proxies
+            // take driver "none" as no port driver at all.
+            Object::Ptr none = new Object(Poco::JSON_PRESERVE_KEY_ORDER);
+            none->set("driver", info_.portDriverName);
+            none->set("protos", Array::Ptr(new Array));
+            info->set("portDriver", none);
         }
         return jsonReply(200, info);
     }
@@ -216,8 +207,7 @@ private:
         return jsonReply(200, array);
     }
 
-    Reply postPort(HTTPServerRequest &request) {
-        std::optional<std::string> body = readBody(request);
+    Reply postPort(const std::optional<std::string> &body) {
         if (!body) {
             Reply reply = errorReply(413, "request body too large: the limit is " +
                                               std::to_string(kMaxBodyBytes) + " bytes");
@@ -278,22 +268,28 @@ void send(const Reply &reply, HTTPServerResponse &response) {
     response.sendBuffer(reply.body.data(), reply.body.size());
 }
 
+// The reply to an exception nothing is expected to throw: the client gets the reason and the
+// server keeps going.
+Reply internalError(const std::exception &e) {
+    Reply reply = errorReply(500, std::string("internal error: ") + e.what());
+    reply.close = true;
+    return reply;
+}
+
 class RequestHandler final : public Poco::Net::HTTPRequestHandler {
 public:
-    explicit RequestHandler(Api &api) : api_(api) {}
+    RequestHandler(const ApiInfo &info, PortManager &ports) : info_(info), ports_(ports) {}
 
     void handleRequest(HTTPServerRequest &request, HTTPServerResponse &response) override {
+        // The body is read before routing, whatever the method, so that the next request on the
+        // connection starts where it should; one over the limit closes the connection instead.
         Reply reply;
         try {
-            reply = api_.handle(request);
+            ApiRequest parsed{request.getMethod(), request.getURI(), readBody(request)};
+            reply = handleApiRequest(info_, ports_, parsed);
+            reply.close = reply.close || !parsed.body;
         } catch (const std::exception &e) {
-            // Nothing below is expected to throw; if it does, the client gets the reason and
-            // the server keeps going.
-            reply = errorReply(500, std::string("internal error: ") + e.what());
-            reply.close = true;
-        }
-        if (!reply.close && !drainBody(request)) {
-            reply.close = true;
+            reply = internalError(e);
         }
         logger("api")->trace("{} {}: {}", request.getMethod(), request.getURI(), reply.status);
 
@@ -306,25 +302,27 @@ public:
     }
 
 private:
-    Api &api_;
+    const ApiInfo &info_;
+    PortManager &ports_;
 };
 
 class HandlerFactory final : public Poco::Net::HTTPRequestHandlerFactory {
 public:
-    explicit HandlerFactory(Api &api) : api_(api) {}
+    HandlerFactory(const ApiInfo &info, PortManager &ports) : info_(info), ports_(ports) {}
 
     Poco::Net::HTTPRequestHandler *createRequestHandler(const HTTPServerRequest &) override {
-        return new RequestHandler(api_);
+        return new RequestHandler(info_, ports_);
     }
 
 private:
-    Api &api_;
+    const ApiInfo &info_;
+    PortManager &ports_;
 };
 
 class PocoApiServer final : public ApiServer {
 public:
     PocoApiServer(const std::string &path, const ApiInfo &info, PortManager &ports)
-        : path_(path), api_(info, ports), pool_("api", 1, kThreads) {}
+        : path_(path), info_(info), ports_(ports), pool_("api", 1, kThreads) {}
 
     ~PocoApiServer() override { stop(); }
 
@@ -349,8 +347,8 @@ public:
         // every 250 ms, so the extra wake-ups cost nothing noticeable.
         params->setThreadIdleTime(Poco::Timespan(0, 250 * 1000));
         listenFd_ = socket->impl()->sockfd();
-        server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(api_), pool_, *socket,
-                                                          params);
+        server_ = std::make_unique<Poco::Net::HTTPServer>(new HandlerFactory(info_, ports_), pool_,
+                                                          *socket, params);
         server_->start();
         logger("api")->debug("listening on {}", path_);
         return {};
@@ -387,7 +385,8 @@ private:
     }
 
     std::string path_;
-    Api api_;
+    ApiInfo info_;
+    PortManager &ports_;
     Poco::ThreadPool pool_;  // MUST outlive server_
     std::unique_ptr<Poco::Net::HTTPServer> server_;
     int listenFd_ = -1;  // owned by server_'s socket; used only to wake its accept loop
@@ -398,6 +397,14 @@ private:
 };
 
 }  // namespace
+
+ApiReply handleApiRequest(const ApiInfo &info, PortManager &ports, const ApiRequest &request) {
+    try {
+        return Api(info, ports).handle(request);
+    } catch (const std::exception &e) {
+        return internalError(e);
+    }
+}
 
 Result<std::unique_ptr<ApiServer>> ApiServer::start(const std::string &socketPath,
                                                     const ApiInfo &info, PortManager &ports) {

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "core/port_manager.h"
@@ -15,6 +16,10 @@ struct ApiInfo {
     std::string stateDir;
     int childPid = 0;
     std::string networkDriverJson;  // "networkDriver" object text, "" to omit (--net=host)
+    // --port-driver. When the manager has no driver ("none") and this is set, /v1/info shows
+    // {"driver":portDriverName,"protos":[]} instead of omitting "portDriver": Debian 12's
+    // rootlesskit-docker-proxy (1.1.0) dereferences that member unchecked and would crash.
+    std::string portDriverName{};
 };
 
 class ApiServer {
@@ -29,5 +34,25 @@ public:
     virtual void stop() = 0;
 };
 using ApiServerPtr = std::unique_ptr<ApiServer>;
+
+// One request as the server has read it, without the connection: what handleApiRequest needs.
+struct ApiRequest {
+    std::string method;               // "GET"
+    std::string uri;                  // the request target as sent ("/v1/ports/3")
+    std::optional<std::string> body;  // "" when none; nullopt when over the server's limit
+};
+
+// The reply to one request, before it is written to the connection.
+struct ApiReply {
+    int status = 200;
+    std::string contentType;  // no Content-Type header when empty
+    std::string body;
+    bool close = false;  // close the connection after the reply
+};
+
+// Routes request and runs its handler exactly as the server does for a request on api.sock.
+// ports is borrowed for the call. Never throws for any input; may run on any thread (ports
+// serialises the driver calls). The server adds only the HTTP framing around the reply.
+ApiReply handleApiRequest(const ApiInfo &info, PortManager &ports, const ApiRequest &request);
 
 }  // namespace rootlesskit

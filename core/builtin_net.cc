@@ -74,7 +74,7 @@ const rkp_plugin kHost = {
     "host",
     kVersion,
     "the host's network, no network namespace",
-    0,
+    RKP_SUP_DETACH_NETNS,  // upstream still creates an unconfigured detached namespace
     0,
     "",
     nullptr,
@@ -93,7 +93,7 @@ const rkp_plugin kNone = {
     "none",
     kVersion,
     "a network namespace with loopback only",
-    0,
+    RKP_SUP_DETACH_NETNS,
     RKP_NEED_NETNS,
     "",
     nullptr,

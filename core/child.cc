@@ -2,7 +2,6 @@
 #include "core/child.h"
 
 #include <fcntl.h>
-#include <linux/close_range.h>
 #include <poll.h>
 #include <sys/eventfd.h>
 #include <sys/mount.h>
@@ -12,6 +11,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstdlib>
 #include <fstream>
@@ -23,9 +23,14 @@
 #include <Poco/JSON/Array.h>
 #include <Poco/JSON/Parser.h>
 
+#include "core/copy_up.h"
+#include "core/detach_netns.h"
 #include "core/driver.h"
 #include "core/log.h"
+#include "core/mounts.h"
 #include "core/netlink.h"
+#include "core/nofile_limit.h"
+#include "core/process_options.h"
 #include "core/signals.h"
 #include "core/spawn.h"
 #include "core/unique_fd.h"
@@ -145,44 +150,6 @@ void mountProc() {
     }
 }
 
-Status setPropagation(const std::string &mode) {
-    static const std::pair<const char *, unsigned long> kModes[] = {
-        {"private", MS_PRIVATE}, {"rprivate", MS_REC | MS_PRIVATE},
-        {"shared", MS_SHARED},   {"rshared", MS_REC | MS_SHARED},
-        {"slave", MS_SLAVE},     {"rslave", MS_REC | MS_SLAVE},
-    };
-    for (const auto &[name, flags] : kModes) {
-        if (mode == name) {
-            if (mount("none", "/", nullptr, flags, nullptr) < 0) {
-                return Status::error("failed to share mount point: /: " + errnoText(errno), errno);
-            }
-            return {};
-        }
-    }
-    return {};  // the CLI refuses unknown modes; upstream ignores them
-}
-
-// A fresh sysfs on /sys, so that /sys/class/net shows the new network namespace; the cgroup
-// mount below it is carried over. Failures only degrade what /sys shows: warnings.
-void remountSys() {
-    char saved[] = "/tmp/rksysXXXXXX";
-    if (mkdtemp(saved) == nullptr) {
-        logger("core")->warn("failed to remount /sys: mkdtemp: {}", errnoText(errno));
-        return;
-    }
-    bool haveCgroup = mount("/sys/fs/cgroup", saved, nullptr, MS_BIND | MS_REC, nullptr) == 0;
-    if (mount("none", "/sys", "sysfs", 0, nullptr) < 0 &&
-        mount("none", "/sys", "sysfs", MS_RDONLY, nullptr) < 0) {
-        logger("core")->warn("failed to mount sysfs on /sys: {}", errnoText(errno));
-    }
-    if (haveCgroup && mount(saved, "/sys/fs/cgroup", nullptr, MS_MOVE, nullptr) < 0) {
-        logger("core")->warn("failed to move the cgroup mount back to /sys/fs/cgroup: {}",
-                             errnoText(errno));
-        umount2(saved, MNT_DETACH);
-    }
-    rmdir(saved);
-}
-
 // Everything execve needs, prepared before fork() so that the forked process only makes
 // async-signal-safe calls.
 struct CommandPlan {
@@ -217,19 +184,17 @@ std::vector<std::string> commandEnvironment(const ChildContext &ctx) {
 }
 
 // Runs in the forked command: only async-signal-safe calls until execve.
-[[noreturn]] void execCommand(const CommandPlan &plan, pid_t child, bool newSession, int errorFd) {
+[[noreturn]] void execCommand(const CommandPlan &plan, pid_t child, const ChildContext &ctx,
+                              int errorFd) {
     resetSignalsForExec();
+    restoreNofileLimit();
     prctl(PR_SET_PDEATHSIG, SIGKILL);
     if (getppid() != child) {
         _exit(1);
     }
-    if (newSession) {
-        setsid();
-    }
-    // Descriptors inherited from the caller above stdio are not passed on, as upstream. This
-    // also closes systemd socket activation descriptors (LISTEN_FDS): passing them through is
-    // not implemented in this version, so an activated service sees none.
-    syscall(SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+    // Socket activation fds and LISTEN_PID; every other descriptor above stdio close-on-exec;
+    // with the reaper, a process group of its own (process_options.h).
+    prepareCommandProcess(ctx.commandSetup, plan.cenv.data(), ctx.reaper);
     execve(plan.path.c_str(), plan.cargv.data(), plan.cenv.data());
     int err = errno;
     (void)!write(errorFd, &err, sizeof err);
@@ -250,6 +215,11 @@ private:
     Status onNetwork(const SyncMessage &message);
     Status onPort(const SyncMessage &message);
     Status configureInterface(const JsonObject &netmsg);
+    // --detach-netns with a network that sets up a namespace: lo and the interface live in the
+    // detached one.
+    bool configuresDetachedNetns() const {
+        return !ctx_.netSettings.detachedNetnsPath.empty() && (ctx_.net->needs & RKP_NEED_NETNS);
+    }
     Status writeNameFiles(const JsonObject &netmsg);
     Status installEtcFile(const std::string &name, const std::string &content);
     Status startPortLoop();
@@ -264,6 +234,7 @@ private:
     SyncChannel channel_;
     NetDriverPtr net_;
     PortDriverPtr port_;
+    bool etcCopiedUp_ = false;  // /etc/resolv.conf and hosts are then replaced before the bind
     UniqueFd quitFd_;
     std::thread portThread_;
 };
@@ -304,6 +275,12 @@ Status ChildRun::onIdmap() {
     if (options_.pidns) {
         mountProc();
     }
+    if (options_.detachNetns) {
+        Status detached = createDetachedNetns(ctx_.netSettings.detachedNetnsPath);
+        if (!detached) {
+            return detached;
+        }
+    }
 
     Result<NetDriverPtr> net =
         NetDriver::create(*ctx_.net, RKP_SIDE_CHILD, ctx_.netSettings.stateDir,
@@ -318,16 +295,24 @@ Status ChildRun::onIdmap() {
     return net_->prepareChild(ctx_.netSettings.params(0));
 }
 
-// Upstream's order: mount propagation, copy-up (not implemented: the parent refuses
-// --copy-up), /sys, lo, the driver's child half, the interface, then resolv.conf and hosts.
+// Upstream's order: mount propagation, copy-up, /sys (mounts.h), lo, the driver's child half,
+// the interface, then resolv.conf and hosts.
 Status ChildRun::onNetwork(const SyncMessage &message) {
-    Status propagated = setPropagation(options_.propagation);
-    if (!propagated) {
-        return propagated;
+    Result<std::vector<std::string>> copiedUp =
+        setUpMountNamespace(options_, ctx_.netSettings.stateDir, ctx_.newNetns);
+    if (!copiedUp) {
+        return copiedUp.status();
     }
+    etcCopiedUp_ = std::find(copiedUp->begin(), copiedUp->end(), "/etc") != copiedUp->end();
     if (ctx_.newNetns) {
-        remountSys();
         Status lo = netlinkLinkUp("lo");
+        if (!lo) {
+            return lo;
+        }
+    }
+    if (configuresDetachedNetns()) {
+        Status lo = runInNetns(ctx_.netSettings.detachedNetnsPath,
+                               [] { return netlinkLinkUp("lo"); });
         if (!lo) {
             return lo;
         }
@@ -346,7 +331,9 @@ Status ChildRun::onNetwork(const SyncMessage &message) {
         return netmsg.status();
     }
     if (!(ctx_.net->needs & RKP_NEED_OWN_IFACE_SETUP)) {
-        Status configured = configureInterface(*netmsg);
+        // In the detached namespace with --detach-netns, else right here.
+        Status configured = runInNetns(ctx_.netSettings.detachedNetnsPath,
+                                       [&] { return configureInterface(*netmsg); });
         if (!configured) {
             return configured;
         }
@@ -392,7 +379,7 @@ Status ChildRun::writeNameFiles(const JsonObject &netmsg) {
     if (installed) {
         installed = installEtcFile("hosts", hostsContent());
     }
-    if (installed) {
+    if (installed && ctx_.netSettings.detachedNetnsPath.empty() && !etcCopiedUp_) {
         // Without a copied-up /etc the mounts pin today's inodes of the host's files.
         logger("core")->warn(
             "/etc/resolv.conf and /etc/hosts are bind-mounted without --copy-up=/etc; they go "
@@ -406,8 +393,15 @@ Status ChildRun::installEtcFile(const std::string &name, const std::string &cont
     std::string source = ctx_.netSettings.stateDir + "/" + name;
     std::string target = "/etc/" + name;
     Status written = writeFile(source, content, 0644);
-    if (!written) {
+    if (!written || !ctx_.netSettings.detachedNetnsPath.empty()) {
+        // Detached: the command stays in the host's network namespace and keeps the host's
+        // files; the written ones are for what it places into the detached namespace.
         return written;
+    }
+    // In a copied-up /etc the entry is a symlink to the host's file: a bind would land there.
+    Status replaced = etcCopiedUp_ ? replaceWithEmptyFile(target) : Status();
+    if (!replaced) {
+        return replaced;
     }
     if (mount(source.c_str(), target.c_str(), nullptr, MS_BIND, nullptr) < 0) {
         return Status::error("bind-mount " + source + " on " + target + ": " + errnoText(errno),
@@ -427,7 +421,9 @@ Status ChildRun::onPort(const SyncMessage &message) {
         return port.status();
     }
     port_ = std::move(*port);
-    Status initialised = port_->initChild(SyncChannel::stringOf(message, "opaque"), nullptr);
+    const std::string &detached = ctx_.netSettings.detachedNetnsPath;
+    Status initialised = port_->initChild(SyncChannel::stringOf(message, "opaque"),
+                                          detached.empty() ? nullptr : detached.c_str());
     if (!initialised) {
         return initialised;
     }
@@ -458,6 +454,7 @@ Result<CommandPlan> ChildRun::planCommand() {
     }
     plan.path = *path;
     plan.env = commandEnvironment(ctx_);
+    reserveListenPid(ctx_.commandSetup, plan.env);
     for (std::string &arg : plan.argv) {
         plan.cargv.push_back(arg.data());
     }
@@ -485,7 +482,7 @@ Result<pid_t> ChildRun::startCommand(CommandPlan &plan) {
         return Status::error("fork: " + errnoText(errno), errno);
     }
     if (pid == 0) {
-        execCommand(plan, self, ctx_.reaper, writeEnd.get());
+        execCommand(plan, self, ctx_, writeEnd.get());
     }
     writeEnd.reset();
 
@@ -600,7 +597,7 @@ rkp_net_params NetSettings::params(int32_t childPid) const {
     params.struct_size = sizeof params;
     params.child_pid = childPid;
     params.state_dir = stateDir.c_str();
-    params.detached_netns_path = nullptr;
+    params.detached_netns_path = detachedNetnsPath.empty() ? nullptr : detachedNetnsPath.c_str();
     params.ifname = ifname.c_str();
     params.cidr = cidr.empty() ? nullptr : cidr.c_str();
     params.mtu = mtu;
@@ -632,6 +629,9 @@ NetSettings resolveNetSettings(const Options &options, const PluginInfo &net,
     settings.ipv6 = options.ipv6;
     settings.disableHostLoopback = options.disableHostLoopback;
     settings.portDriverNeeds = port != nullptr ? static_cast<uint32_t>(port->needs) : 0;
+    if (options.detachNetns) {
+        settings.detachedNetnsPath = detachedNetnsChildPath(stateDir);
+    }
     return settings;
 }
 

@@ -10,9 +10,10 @@
 //   waiting-idmap   -> "idmap": the ID maps are written; the child is root in its namespace with
 //                      a full capability set. /proc is remounted with --pidns; the network
 //                      plugin's child instance is created and prepared. Sends "userns-ready".
-//   waiting-network -> "network": mount propagation of "/", /sys remounted in a new network
-//                      namespace, lo up, the plugin's configure_child, interface set-up from the
-//                      network message, resolv.conf and hosts.
+//   waiting-network -> "network": mount propagation of "/", copy-up, /sys remounted in a new
+//                      network namespace (mounts.h, copy_up.h), lo up, the plugin's
+//                      configure_child, interface set-up from the network message, resolv.conf
+//                      and hosts.
 //   waiting-port    -> "port": the port plugin's child half starts (its loop on a thread).
 //                      Sends "child-ready".
 //   waiting-go      -> "go": the parent has published the ports, written child_pid and listens
@@ -34,6 +35,7 @@
 
 #include "core/options.h"
 #include "core/plugin_loader.h"
+#include "core/process_options.h"
 #include "core/sync_channel.h"
 #include "rootlesskit/rkp.h"
 
@@ -50,6 +52,9 @@ struct NetSettings {
     bool ipv6 = false;
     bool disableHostLoopback = false;
     uint32_t portDriverNeeds = 0;
+    // "" unless --detach-netns: the detached namespace's path as this process sees it (the child
+    // path until clone(), then the parent switches its copy to the host path; detach_netns.h).
+    std::string detachedNetnsPath;
 
     // rkp_net_params pointing into this object; valid while it lives and is not modified.
     rkp_net_params params(int32_t childPid) const;
@@ -68,8 +73,9 @@ struct ChildContext {
     pid_t expectedParent = 0;  // getppid() while the parent lives (0 in a new PID namespace)
     uid_t parentEuid = 0;
     gid_t parentEgid = 0;
-    bool newNetns = false;  // clone() created a network namespace
-    bool reaper = false;    // reap every process, start the command in a new session
+    bool newNetns = false;      // clone() created a network namespace
+    bool reaper = false;        // reap every process, start the command in its own process group
+    CommandSetup commandSetup;  // socket activation and terminal (process_options.h)
     // Descriptors of the parent's that the child closes first (state dir locks, signalfds).
     std::vector<int> parentOnlyFds;
 };

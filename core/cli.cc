@@ -330,15 +330,19 @@ private:
 // Profiles
 
 // Where shipped profiles live: the source tree's conf/ when this binary runs from the build
-// tree, else the installed data directory.
+// tree, else the installed data directory, found from where the binary lies (so that an
+// installation made with `cmake --install --prefix`, or moved, reads its own profiles).
 std::string profilesDir() {
     std::error_code ec;
     std::filesystem::path exe = std::filesystem::read_symlink("/proc/self/exe", ec);
+    if (ec) {
+        return RK_PROFILE_INSTALL_DIR;
+    }
     std::filesystem::path buildBin = std::filesystem::weakly_canonical(RK_BUILD_BIN_DIR, ec);
     if (!ec && exe.parent_path() == buildBin) {
         return RK_SOURCE_CONF_DIR;
     }
-    return RK_PROFILE_INSTALL_DIR;
+    return (exe.parent_path() / RK_PROFILE_DIR_FROM_BINDIR).lexically_normal().string();
 }
 
 // The profile file to load: --profile's value (a bare name such as "slirp4netns" that is not a
@@ -446,8 +450,9 @@ Status checkCommand(Options &options, const FlagNames &) {
     return options.command.empty() ? Status::error("no command specified") : Status();
 }
 
-Status checkEvacuation(Options &options, const FlagNames &given) {
-    if (options.evacuateCgroup2.empty() && given.count("evacuate-cgroup2") == 0) {
+// An empty --evacuate-cgroup2= means "not set", as upstream.
+Status checkEvacuation(Options &options, const FlagNames &) {
+    if (options.evacuateCgroup2.empty()) {
         return Status();
     }
     if (!options.cgroupns) {

@@ -275,7 +275,37 @@ std::vector<std::string> idmapArgs(uint64_t id, const std::vector<SubIdRange> &r
     return args;
 }
 
+Status checkOwnIdOutsideRanges(const Identity &who, const SubIdRanges &ranges) {
+    struct Kind {
+        const char *name;  // "UID"
+        const char *file;  // "/etc/subuid"
+        uint64_t own;
+        const std::vector<SubIdRange> &ranges;
+    };
+    for (const Kind &kind : {Kind{"UID", "/etc/subuid", who.uid, ranges.uids},
+                             Kind{"GID", "/etc/subgid", who.gid, ranges.gids}}) {
+        for (const SubIdRange &range : kind.ranges) {
+            if (kind.own >= range.start && kind.own - range.start < range.count) {
+                return Status::error(std::string("subordinate ") + kind.name + " range " +
+                                     std::to_string(range.start) + "-" +
+                                     std::to_string(range.start + range.count - 1) + " of user " +
+                                     who.name + " contains the user's own " + kind.name + " " +
+                                     std::to_string(kind.own) + ": ranges in " + kind.file +
+                                     " (or from getsubids) must not include it");
+            }
+        }
+    }
+    return {};
+}
+
 Status runNewIdMaps(pid_t pid, const Identity &who, const SubIdRanges &ranges) {
+    // The kernel refuses a map whose outside IDs overlap, and the own ID is mapped to 0 already:
+    // say which range is wrong instead of letting newuidmap fail on it.
+    Status disjoint = checkOwnIdOutsideRanges(who, ranges);
+    if (!disjoint) {
+        return disjoint;
+    }
+
     // The uid map first, in upstream's order.
     Status uids = runIdMapProgram("newuidmap", pid, who.uid, ranges.uids);
     if (!uids) {

@@ -64,9 +64,16 @@ Result<SubIdRanges> acquireSubIds(const std::string &source, const Identity &who
 // "1 <s1> <n1> <1+n1> <s2> <n2> ...".
 std::vector<std::string> idmapArgs(uint64_t id, const std::vector<SubIdRange> &ranges);
 
+// Checks that no UID range contains who.uid and no GID range who.gid (the kernel refuses
+// overlapping outside IDs, and the own IDs are mapped to 0). Fails "subordinate UID range
+// <first>-<last> of user <name> contains the user's own UID <uid>: ranges in /etc/subuid (or from
+// getsubids) must not include it", or the same for GIDs.
+Status checkOwnIdOutsideRanges(const Identity &who, const SubIdRanges &ranges);
+
 // Writes the maps of process pid: runs "newuidmap <pid> <args>" then "newgidmap <pid> <args>"
-// (found in $PATH). Fails "newuidmap <pid> [<args>] failed: <output>: <exit status>" (the
-// caller prefixes "failed to setup UID/GID map: ").
+// (found in $PATH), after checkOwnIdOutsideRanges, whose error it returns as it is. Fails
+// "newuidmap <pid> [<args>] failed: <output>: <exit status>" (the caller prefixes "failed to
+// setup UID/GID map: ").
 Status runNewIdMaps(pid_t pid, const Identity &who, const SubIdRanges &ranges);
 
 // Real root without sub-ID ranges: writes "0 0 4294967295" to /proc/<pid>/uid_map and gid_map

@@ -347,6 +347,20 @@ bool runningFromBuildTree() {
     return fs::equivalent(exe.parent_path(), RK_BUILD_BIN_DIR, ec) && !ec;
 }
 
+// The installed plugin directory, found from where the program itself lies: with bindir
+// <prefix>/bin it is <prefix>/lib/rootlesskit/plugins, so an installation made with
+// `cmake --install --prefix`, or moved to another prefix, loads its own plugins. The configured
+// absolute path is the fallback when /proc/self/exe cannot be read, and what a program in the
+// build tree reports.
+std::string installedPluginDir() {
+    std::error_code ec;
+    fs::path exe = fs::read_symlink("/proc/self/exe", ec);
+    if (ec || runningFromBuildTree()) {
+        return RK_PLUGIN_INSTALL_DIR;
+    }
+    return (exe.parent_path() / RK_PLUGIN_DIR_FROM_BINDIR).lexically_normal().string();
+}
+
 // Appends the non-empty entries of a colon-separated list, as in $PATH.
 void appendPathList(const std::string &list, std::vector<std::string> &dirs) {
     size_t start = 0;
@@ -368,7 +382,7 @@ std::vector<std::string> searchPath(const std::vector<std::string> &extraDirs) {
     if (runningFromBuildTree()) {
         dirs.push_back(RK_PLUGIN_BUILD_DIR);
     }
-    dirs.push_back(RK_PLUGIN_INSTALL_DIR);
+    dirs.push_back(installedPluginDir());
 
     std::vector<std::string> unique;
     std::vector<std::string> seen;

@@ -15,6 +15,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Stringifier.h>
 #include <Poco/JSONString.h>
+#include <fmt/format.h>
 #include <yaml-cpp/yaml.h>
 
 #include "core/cli_flags.h"
@@ -396,29 +397,50 @@ std::string ProfileReader::relativeToProfile(const std::string &path) const {
     return (baseDir_ / path).lexically_normal().string();
 }
 
+// status with the control characters of its message (from a key, a value, the path, the
+// character a YAML error is about) written as escapes, so that the error stays one line.
+Status oneLine(const Status &status) {
+    if (status.ok()) {
+        return status;
+    }
+    std::string text;
+    for (char c : status.message()) {
+        auto byte = static_cast<unsigned char>(c);
+        if (c == '\n') {
+            text += "\\n";
+        } else if (byte < 0x20 || byte == 0x7f) {
+            text += fmt::format("\\x{:02x}", byte);
+        } else {
+            text += c;
+        }
+    }
+    return Status::error(text, status.code());
+}
+
 }  // namespace
 
 Status loadProfile(const std::string &path, Options &options, std::set<std::string> &keysSet) {
     auto text = readFile(path);
     if (!text) {
-        return text.status();
+        return oneLine(text.status());
     }
 
     YAML::Node root;
     try {
         root = YAML::Load(*text);
     } catch (const YAML::Exception &e) {
-        return Status::error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                             std::to_string(e.mark.column + 1) + ": invalid YAML: " + e.msg);
+        return oneLine(Status::error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                     std::to_string(e.mark.column + 1) +
+                                     ": invalid YAML: " + e.msg));
     }
 
     // yaml-cpp throws on type conversions; the reader checks types itself, so anything caught
     // here is an unexpected document shape, still reported with its position.
     try {
-        return ProfileReader(path, options, keysSet).apply(root);
+        return oneLine(ProfileReader(path, options, keysSet).apply(root));
     } catch (const YAML::Exception &e) {
-        return Status::error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                             std::to_string(e.mark.column + 1) + ": " + e.msg);
+        return oneLine(Status::error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
+                                     std::to_string(e.mark.column + 1) + ": " + e.msg));
     }
 }
 

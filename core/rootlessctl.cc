@@ -382,6 +382,13 @@ std::string formatPortTable(const std::vector<PortStatus> &ports) {
                         std::to_string(p.spec.parentPort), p.spec.childIP,
                         std::to_string(p.spec.childPort)});
     }
+    // Ports the network forwards by itself (pasta) get one more column; upstream's table is
+    // unchanged when there are none.
+    bool anyImplicit = std::any_of(ports.begin(), ports.end(),
+                                   [](const PortStatus &p) { return p.implicit; });
+    for (size_t i = 0; anyImplicit && i < rows.size(); ++i) {
+        rows[i].push_back(i == 0 ? "FORWARDING" : ports[i - 1].implicit ? "implicit" : "");
+    }
 
     constexpr size_t kMinWidth = 4;
     constexpr size_t kPadding = 4;

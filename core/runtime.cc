@@ -26,11 +26,16 @@
 
 #include "core/api_server.h"
 #include "core/child.h"
+#include "core/copy_up.h"
+#include "core/detach_netns.h"
 #include "core/driver.h"
 #include "core/idmap.h"
 #include "core/log.h"
+#include "core/mounts.h"
+#include "core/nofile_limit.h"
 #include "core/port_manager.h"
 #include "core/port_spec.h"
+#include "core/process_options.h"
 #include "core/signals.h"
 #include "core/state_dir.h"
 #include "core/sync_channel.h"
@@ -60,26 +65,6 @@ std::string configFor(const Options &options, const std::string &key) {
     return found != options.driverConfig.end() ? found->second : "{}";
 }
 
-// The optional fields (between the mount ID columns and " - ") of the "/" line of mountinfo.
-bool rootMountIsShared() {
-    std::ifstream in("/proc/self/mountinfo");
-    std::string line;
-    while (std::getline(in, line)) {
-        std::istringstream fields(line);
-        std::string id, parent, devno, root, mountPoint, options, field;
-        fields >> id >> parent >> devno >> root >> mountPoint >> options;
-        if (mountPoint != "/") {
-            continue;
-        }
-        bool shared = false;
-        while (fields >> field && field != "-") {
-            shared = shared || field.rfind("shared:", 0) == 0;
-        }
-        return shared;
-    }
-    return false;
-}
-
 // Upstream's start-up warnings (§2.2 step 2): never fatal.
 void warnAboutHost(const Options &options) {
     auto log = logger("core");
@@ -100,24 +85,6 @@ void warnAboutHost(const Options &options) {
         log->warn("propagation {} has no effect: the host's / mount is not shared",
                   options.propagation);
     }
-}
-
-// The set-up steps that are not implemented in this version; refused before anything is
-// created rather than silently skipped.
-Status refuseUnimplemented(const Options &options) {
-    if (!options.copyUp.empty()) {
-        return Status::error("--copy-up is not implemented in this version of rootlesskit",
-                             ENOTSUP);
-    }
-    if (options.detachNetns) {
-        return Status::error("--detach-netns is not implemented in this version of rootlesskit",
-                             ENOTSUP);
-    }
-    if (!options.evacuateCgroup2.empty()) {
-        return Status::error("--evacuate-cgroup2 is not implemented in this version of rootlesskit",
-                             ENOTSUP);
-    }
-    return {};
 }
 
 // Ubuntu 23.10 and later restrict unprivileged user namespaces to AppArmor profiles that grant
@@ -199,6 +166,7 @@ private:
     ChildContext childContext() const;
     Status mapIds();
     Status awaitUsernsReady() { return awaitChild("userns-ready"); }
+    Status evacuate() { return evacuateCgroup2(options_.evacuateCgroup2); }
     Status handOverNetwork();
     Status awaitChildReady() { return awaitChild("child-ready"); }
     Status startLoops();
@@ -239,6 +207,7 @@ private:
     bool childReaped_ = false;
     int childStatus_ = 0;
     SyncMessage exitMessage_;  // {"type":"exit",...} or {"type":"error",...} from the child
+    CommandSetup commandSetup_ = commandSetupFromParent();  // as rootlesskit was started
 };
 
 int ParentRun::run() {
@@ -259,10 +228,10 @@ int ParentRun::run() {
 // abandoned once it returns.
 Status ParentRun::setUp() {
     static constexpr Step kSteps[] = {
-        &ParentRun::validate,         &ParentRun::blockSignals,    &ParentRun::openStateDir,
-        &ParentRun::createDrivers,    &ParentRun::startChild,      &ParentRun::mapIds,
-        &ParentRun::awaitUsernsReady, &ParentRun::handOverNetwork, &ParentRun::awaitChildReady,
-        &ParentRun::startLoops,       &ParentRun::publishAndServe,
+        &ParentRun::validate,         &ParentRun::blockSignals, &ParentRun::openStateDir,
+        &ParentRun::createDrivers,    &ParentRun::startChild,   &ParentRun::mapIds,
+        &ParentRun::awaitUsernsReady, &ParentRun::evacuate,     &ParentRun::handOverNetwork,
+        &ParentRun::awaitChildReady,  &ParentRun::startLoops,   &ParentRun::publishAndServe,
     };
     for (Step step : kSteps) {
         // Checked before each step, not after the last: once "go" is sent, the main loop
@@ -279,7 +248,7 @@ Status ParentRun::setUp() {
 }
 
 Status ParentRun::validate() {
-    Status valid = refuseUnimplemented(options_);
+    Status valid = checkCopyUpDirs(options_.copyUp);
     if (valid) {
         valid = resolvePlugins();
     }
@@ -384,6 +353,7 @@ ChildContext ParentRun::childContext() const {
     context.parentEgid = getegid();
     context.newNetns = (net_->needs & RKP_NEED_NETNS) != 0 && !options_.detachNetns;
     context.reaper = options_.reaper == "true" || (options_.reaper == "auto" && options_.pidns);
+    context.commandSetup = commandSetup_;
     context.parentOnlyFds = stateDir_->lockDescriptors();
     context.parentOnlyFds.push_back(signalFd_.get());
     context.parentOnlyFds.push_back(stopSignalFd_.get());
@@ -417,6 +387,10 @@ Status ParentRun::startChild() {
         runChild(context, std::move(pair->second));
     }
     childPid_ = static_cast<pid_t>(pid);
+    if (options_.detachNetns) {
+        // The child made its copy with the child-side path; helpers on the host need this one.
+        netSettings_.detachedNetnsPath = detachedNetnsHostPath(childPid_, stateDir_->path());
+    }
     // Only the child holds its end now: EOF on ours means the child is gone.
     pair->second.close();
     channel_ = std::move(pair->first);
@@ -498,7 +472,8 @@ Status ParentRun::handOverPorts(const std::string &netmsg) {
         context.struct_size = sizeof context;
         context.child_ip = facts.ip.c_str();
         context.gateway_ip = facts.gateway.c_str();
-        context.detached_netns_path = nullptr;
+        const std::string &detached = netSettings_.detachedNetnsPath;
+        context.detached_netns_path = detached.empty() ? nullptr : detached.c_str();
         context.net_opaque_json = facts.opaque.c_str();
         context.source_ip_transparent = options_.sourceIpTransparent ? 1 : 0;
         Result<std::string> opaque = portDriver_->initParent(context);
@@ -564,6 +539,7 @@ Status ParentRun::publishAndServe() {
         return netInfo.status().wrap("network driver " + net_->name + " info");
     }
     ApiInfo info{stateDir_->path(), childPid_, *netInfo};
+    info.portDriverName = options_.portDriver;
     Result<ApiServerPtr> api = ApiServer::start(stateDir_->file("api.sock"), info, *ports_);
     if (!api) {
         return api.status();
@@ -611,6 +587,7 @@ int ParentRun::supervise() {
         onMessage();
         last.fd = channel_.fd();
     }
+    reclaimTerminal(commandSetup_);
     return exitCode();
 }
 
@@ -720,6 +697,9 @@ ParentRun::~ParentRun() {
 }  // namespace
 
 int runParent(const Options &options, const PluginRegistry &registry) {
+    // Before clone(): the child and the helpers inherit the raised limit, the command does not.
+    raiseNofileLimit();
+
     int code;
     int signal;
     {

@@ -73,6 +73,9 @@ Result<StateDirPtr> StateDir::open(const std::string &requested) {
         }
         return locked;
     }
+    if (!dir->temporary_ && chmod(dir->path_.c_str(), 0700) != 0) {
+        return errnoStatus("chmod state dir " + dir->path_, errno);
+    }
     Status cleared = dir->clearStale();
     if (!cleared) {
         return cleared;

@@ -26,7 +26,9 @@ using StateDirPtr = std::unique_ptr<StateDir>;
 class StateDir {
 public:
     // requested == "": mkdtemp("$TMPDIR/rootlesskitXXXXXX", or under /tmp), mode 0700.
-    // Otherwise requested is made absolute and created with its parents (mode 0755).
+    // Otherwise requested is made absolute and created with its parents (mode 0755); once
+    // locked, the directory itself is set to mode 0700, so that no other user can list it or
+    // reach the sockets in it (upstream leaves it 0755).
     // Fails "failed to lock <dir>/lock, another RootlessKit is running with the same state
     // directory?" when another run holds it (leaving the directory untouched), or
     // "<operation> <path>: <errno text>". A temporary directory is removed again on failure.

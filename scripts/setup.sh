@@ -15,7 +15,8 @@ BUILD_PACKAGES=(
   googletest libgtest-dev libgmock-dev libbenchmark-dev
 )
 RUNTIME_PACKAGES=(
-  uidmap iproute2 util-linux procps slirp4netns passt busybox curl iperf3
+  uidmap iproute2 util-linux procps slirp4netns passt busybox curl iperf3 python3
+  systemd bsdutils
 )
 
 log() { printf 'setup: %s\n' "$*"; }
@@ -84,4 +85,8 @@ require_root
 install_missing_packages
 ensure_test_user
 ensure_tun_usable
+# lxc-user-nic's bridge with dnsmasq, and a recent pasta beside Debian 12's, for their tests.
+"$(dirname "$0")/setup-lxc-bridge.sh" && "$(dirname "$0")/build-passt.sh" >/dev/null
+"$(dirname "$0")/setup-reliability.sh"
+"$(dirname "$0")/setup-docker.sh"
 log "ready: test user $TEST_USER ($(grep "^${TEST_USER}:" /etc/subuid | head -n 1))"

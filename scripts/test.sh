@@ -1,10 +1,73 @@
 #!/usr/bin/env bash
-# Installs what is missing, builds, and runs every test (unit and end-to-end) with ctest.
+# Installs what is missing, builds, and runs every check CI runs, in this order:
+#   1. the whole test suite (unit and end-to-end) with ctest, in the normal build;
+#   2. the same suite in a build with AddressSanitizer and UndefinedBehaviorSanitizer
+#      ($ASAN_BUILD_DIR), failing on any sanitizer report, also from the programs the
+#      end-to-end tests start as the test user (scripts/check-sanitizer-reports.sh);
+#   3. a short run of each libFuzzer program (scripts/fuzz.sh);
+#   4. clang-tidy and cppcheck on the project's own code (scripts/static-checks.sh).
 # Run as root on Debian 12: the end-to-end tests run the binaries as the unprivileged test user.
+# SKIP_SANITIZE=1, SKIP_FUZZ=1 and SKIP_STATIC=1 leave out steps 2, 3 and 4.
 set -euo pipefail
 
 source "$(dirname "$0")/common.sh"
-setup_and_build
 
-cd "$BUILD_DIR"
-ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-1}"
+timings=()
+# Runs a step and records how long it took.
+timed() {
+  local name="$1"
+  shift
+  local start=$SECONDS
+  "$@"
+  timings+=("$name: $((SECONDS - start))s")
+}
+
+run_suite() {
+  (cd "$1" && ctest --output-on-failure --timeout 300 -j "${TEST_JOBS:-1}")
+}
+
+run_pasta_suite() {
+  (cd "$1" && ROOTLESSKIT_TEST_PASTA="${PASST_DIR:-/var/tmp/rootlesskit-passt}/bin/pasta" \
+    ctest --output-on-failure --timeout 300 -R 'Pasta')
+}
+
+build_sanitized() {
+  BUILD_DIR="$ASAN_BUILD_DIR" "$SRC_DIR/scripts/build.sh" -DRK_SANITIZE=ON -DRK_BUILD_BENCH=OFF
+  chmod -R a+rX "$ASAN_BUILD_DIR"
+}
+
+run_sanitized_suite() {
+  local reports="$ASAN_BUILD_DIR/sanitizer-reports"
+  rm -rf "$reports"
+  install -d -m 0755 -o "$TEST_USER" "$reports"
+  # The test programs themselves report on stderr (ctest shows it); the programs they start
+  # write into $reports, which must stay empty.
+  RK_SANITIZER_REPORT_DIR="$reports" \
+    ASAN_OPTIONS="detect_leaks=1:detect_stack_use_after_return=1:strict_string_checks=1" \
+    UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1" \
+    run_suite "$ASAN_BUILD_DIR"
+  "$SRC_DIR/scripts/check-sanitizer-reports.sh" "$reports"
+}
+
+timed "setup and build" setup_and_build
+# Upstream's Go rootlesskit and rootlessctl, into a scratch folder, for the interoperability
+# tests (tests/e2e/interop_test.cc); needs Debian's mirror.
+timed "upstream binaries" "$SRC_DIR/scripts/fetch-upstream.sh"
+ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-$SRC_DIR/build-asan}"
+
+timed "test suite" run_suite "$BUILD_DIR"
+# The pasta tests once more, with the recent pasta scripts/build-passt.sh built (the pass above
+# used Debian 12's /usr/bin/pasta).
+timed "pasta tests, recent pasta" run_pasta_suite "$BUILD_DIR"
+if [ "${SKIP_SANITIZE:-0}" != 1 ]; then
+  timed "sanitized build" build_sanitized
+  timed "sanitized test suite" run_sanitized_suite
+fi
+if [ "${SKIP_FUZZ:-0}" != 1 ]; then
+  timed "fuzzing" "$SRC_DIR/scripts/fuzz.sh"
+fi
+if [ "${SKIP_STATIC:-0}" != 1 ]; then
+  timed "static checks" "$SRC_DIR/scripts/static-checks.sh" "$BUILD_DIR"
+fi
+
+printf 'test: %s\n' "${timings[@]}" "total: ${SECONDS}s"

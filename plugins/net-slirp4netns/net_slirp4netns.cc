@@ -224,7 +224,8 @@ int teardown(rkp_instance *inst, rkp_error *err) {
 
 int info(rkp_instance *inst, const rkp_sink *out, rkp_error *err) {
     return rkp::guard(err, [&] {
-        Poco::JSON::Object object;
+        // Members in upstream's order: clients compare /v1/info byte for byte.
+        Poco::JSON::Object object(Poco::JSON_PRESERVE_KEY_ORDER);
         object.set("driver", "slirp4netns");
         if (inst->configured) {
             object.set("dns", dnsArray(inst->dns));

@@ -27,6 +27,8 @@
 #include <sstream>
 #include <thread>
 
+#include "tests/support/sanitizer_reports.h"
+
 namespace rktest {
 
 namespace {
@@ -103,6 +105,7 @@ std::vector<std::string> cleanEnvironment(const TestUser &user,
                                           const std::map<std::string, std::string> &extra) {
     std::map<std::string, std::string> env = {
         {"PATH", kCleanPath}, {"HOME", user.home}, {"USER", user.name}, {"LOGNAME", user.name}};
+    env.merge(sanitizerEnvironment());
     for (const auto &[key, value] : extra) {
         env[key] = value;
     }
@@ -117,6 +120,9 @@ LaunchPlan makePlan(const std::vector<std::string> &argv, const RunOptions &opti
     LaunchPlan plan;
     std::string reason;
     std::optional<TestUser> user = testUser(&reason);
+    if (!options.user.empty() && geteuid() == 0) {
+        user = userFromPasswd(getpwnam(options.user.c_str()));
+    }
     TestUser who = user.value_or(TestUser{"", getuid(), getgid(), "/"});
     if (!user) {
         who = userFromPasswd(getpwuid(getuid())).value_or(who);
@@ -267,6 +273,7 @@ RunResult reap(pid_t pid, int &outFd, int &errFd, std::string &out, std::string 
     int status = 0;
     while (waitpid(pid, &status, 0) < 0 && errno == EINTR) {
     }
+    failOnSanitizerReports();
     // Descendants left in its group (a backgrounded sleep) would outlive the test otherwise.
     kill(-pid, SIGKILL);
     // The process is gone: what it wrote is already in the pipes.
@@ -341,6 +348,33 @@ std::optional<TestUser> testUser(std::string *reason) {
     }
     if (!hasSubuidEntry(*user)) {
         return fail("test user \"" + user->name + "\" has no /etc/subuid entry");
+    }
+    return user;
+}
+
+std::optional<TestUser> secondUser(std::string *reason) {
+    auto fail = [reason](const std::string &why) -> std::optional<TestUser> {
+        if (reason != nullptr) {
+            *reason = why;
+        }
+        return std::nullopt;
+    };
+    if (geteuid() != 0) {
+        return fail("running as a second user needs the tests to run as root");
+    }
+    const char *env = std::getenv("ROOTLESSKIT_TEST_USER2");
+    std::string name = env != nullptr && *env != '\0' ? env : "rktest2";
+    std::optional<TestUser> user = userFromPasswd(getpwnam(name.c_str()));
+    std::optional<TestUser> first = testUser(nullptr);
+    if (!user || user->uid == 0) {
+        return fail("second test user \"" + name +
+                    "\" does not exist (scripts/setup.sh creates it)");
+    }
+    if (first && first->uid == user->uid) {
+        return fail("second test user \"" + name + "\" is the test user");
+    }
+    if (hasSubuidEntry(*user)) {
+        return fail("second test user \"" + name + "\" has an /etc/subuid entry");
     }
     return user;
 }

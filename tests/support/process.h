@@ -29,6 +29,12 @@ struct TestUser {
 // root and it does not exist, or when it has no /etc/subuid entry: callers GTEST_SKIP with it.
 std::optional<TestUser> testUser(std::string *reason);
 
+// A second unprivileged user for the tests that need one who is not the test user (and has no
+// /etc/subuid entry): $ROOTLESSKIT_TEST_USER2, default "rktest2" (scripts/setup.sh creates it).
+// std::nullopt (with reason filled) when the tests do not run as root, or the user does not
+// exist, is the test user, or has a subuid entry.
+std::optional<TestUser> secondUser(std::string *reason);
+
 struct RunResult {
     int exitCode = -1;  // exit status, or 128+signal when killed, or -1 on timeout
     bool timedOut = false;
@@ -41,6 +47,8 @@ struct RunOptions {
     std::string stdinText;
     std::string cwd = "/";
     std::chrono::milliseconds timeout{30000};
+    // Run as this user (a name) instead of the test user; only when the tests run as root.
+    std::string user;
 };
 
 // Runs argv as the test user (dropping privileges when root; directly otherwise), collects

@@ -525,5 +525,25 @@ TEST(ApiServerNoPortDriver, PortRoutesAre400AndInfoHasNoPortDriver) {
     (*server)->stop();
 }
 
+// Debian 12's rootlesskit-docker-proxy crashes when "portDriver" is missing: with the driver's
+// name known, info names it with an empty protocol list, and the port routes still refuse.
+TEST(ApiServerNoPortDriver, InfoNamesTheDriverWithNoProtocolsForDockersProxy) {
+    rktest::TempDir dir;
+    std::string path = dir.path() + "/api.sock";
+    PortManager manager(nullptr);
+    ApiInfo info{"/tmp/sd", 77, ""};
+    info.portDriverName = "none";
+    auto server = ApiServer::start(path, info, manager);
+    ASSERT_TRUE(server.ok()) << server.status().message();
+
+    RawReply reply = call(path, "GET", "/v1/info");
+    EXPECT_EQ(reply.status, 200);
+    EXPECT_EQ(reply.body, std::string(R"({"apiVersion":"1.1.1","version":")") + kVersion +
+                              R"(","stateDir":"/tmp/sd","childPID":77,)" +
+                              R"("portDriver":{"driver":"none","protos":[]}})");
+    expectError(call(path, "POST", "/v1/ports", kSpec8080), 400, "no PortDriver is available");
+    (*server)->stop();
+}
+
 }  // namespace
 }  // namespace rootlesskit

@@ -212,8 +212,8 @@ TEST(CliValidationTest, EvacuateCgroup2) {
               "evacuate-cgroup2 requires --pidns");
     EXPECT_EQ(errorOf({"--evacuate-cgroup2=a/b", "--cgroupns", "--pidns", "true"}),
               "evacuate-cgroup2 must be a single cgroup name without \"/\", got \"a/b\"");
-    EXPECT_EQ(errorOf({"--evacuate-cgroup2=", "--cgroupns", "--pidns", "true"}),
-              "evacuate-cgroup2 must not be empty, valid: a cgroup name");
+    // Explicitly empty means unset, as upstream: no requirement applies.
+    EXPECT_EQ(optionsOf({"--evacuate-cgroup2=", "true"}).evacuateCgroup2, "");
     EXPECT_EQ(
         optionsOf({"--evacuate-cgroup2=evac", "--cgroupns", "--pidns", "true"}).evacuateCgroup2,
         "evac");

@@ -168,5 +168,27 @@ TEST_F(IdmapDynamicSourceTest, AutoFallsBackToStatic) {
     EXPECT_EQ(ranges->gids, (std::vector<SubIdRange>{{800000, 6}}));
 }
 
+TEST(IdmapOwnIdTest, RangeContainingTheOwnUidIsRefusedWithTheRangeAndTheUid) {
+    Identity who{1001, 1001, "alice"};
+    SubIdRanges ranges{{{100000, 65536}, {996, 10}}, {{100000, 65536}}};
+    Status checked = checkOwnIdOutsideRanges(who, ranges);
+    EXPECT_EQ(checked.message(),
+              "subordinate UID range 996-1005 of user alice contains the user's own UID 1001: "
+              "ranges in /etc/subuid (or from getsubids) must not include it");
+}
+
+TEST(IdmapOwnIdTest, RangeContainingTheOwnGidIsRefused) {
+    Identity who{1001, 50, "alice"};
+    Status checked = checkOwnIdOutsideRanges(who, SubIdRanges{{{100000, 10}}, {{50, 1}}});
+    EXPECT_NE(checked.message().find("GID range 50-50 of user alice"), std::string::npos)
+        << checked.message();
+}
+
+TEST(IdmapOwnIdTest, RangesNextToTheOwnIdsAreFine) {
+    Identity who{1001, 1001, "alice"};
+    SubIdRanges ranges{{{991, 10}, {1002, 10}}, {{991, 10}, {1002, 10}}};
+    EXPECT_TRUE(checkOwnIdOutsideRanges(who, ranges).ok());
+}
+
 }  // namespace
 }  // namespace rootlesskit

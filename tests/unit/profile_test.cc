@@ -106,6 +106,16 @@ TEST(ProfileErrorTest, UnreadableFile) {
     EXPECT_EQ(directory.status.message(), dir.path() + ": read profile: is a directory");
 }
 
+// Found by fuzz_profile: a YAML error quoting a control character carried the character itself,
+// and so did an unknown key made of escapes, splitting the error over two lines.
+TEST(ProfileErrorTest, ControlCharactersInTheErrorAreEscaped) {
+    rktest::TempDir dir;
+    Loaded key = load(writeFile(dir.path(), "x.yaml", "\"a\\nb\\tc\": 1\n"));
+    EXPECT_NE(key.status.message().find("unknown key \"a\\nb\\x09c\""), std::string::npos)
+        << key.status.message();
+    EXPECT_EQ(key.status.message().find('\n'), std::string::npos) << key.status.message();
+}
+
 TEST(ProfileErrorTest, ShortFlagNamesAndCommandOnlyFlagsAreNotKeys) {
     rktest::TempDir dir;
     for (const char *key : {"p", "help", "version", "print-semver", "profile"}) {

@@ -41,6 +41,16 @@ TEST_F(StateDirTest, CreatesRequestedDirectoryWithLock) {
     EXPECT_EQ((*dir)->file("child_pid"), requested_ + "/child_pid");
 }
 
+TEST_F(StateDirTest, RequestedDirectoryIsPrivateEvenWhenItExisted) {
+    fs::create_directory(requested_);
+    chmod(requested_.c_str(), 0755);
+    Result<StateDirPtr> dir = StateDir::open(requested_);
+    ASSERT_TRUE(dir.ok()) << dir.status().message();
+    struct stat st {};
+    ASSERT_EQ(stat(requested_.c_str(), &st), 0);
+    EXPECT_EQ(st.st_mode & 0777, 0700u);
+}
+
 TEST_F(StateDirTest, RelativePathBecomesAbsolute) {
     std::string cwd = fs::current_path();
     fs::current_path(tmp_.path());
