@@ -77,13 +77,10 @@ std::string objectOrNothing(const std::string &text) {
     }
 }
 
-// The config with one key no plugin knows added.
+// The config with one key no plugin knows added. config is a JSON object: registerTests()
+// checked it.
 std::string withUnknownKey(const std::string &config) {
-    Object::Ptr object = new Object;
-    try {
-        object = Poco::JSON::Parser().parse(config).extract<Object::Ptr>();
-    } catch (const std::exception &) {
-    }
+    Object::Ptr object = Poco::JSON::Parser().parse(config).extract<Object::Ptr>();
     object->set(kUnknownKey, true);
     std::ostringstream out;
     object->stringify(out);
@@ -212,7 +209,7 @@ void descriptorFollowsTheContract(ConformanceTest &t) {
     EXPECT_EQ(t.suite().plugin.entry(RKP_ABI_MAJOR, RKP_ABI_MINOR), &t.plugin())
         << "rkp_plugin_entry returned another descriptor when called again";
     EXPECT_EQ(openDescriptors(), fds) << "rkp_plugin_entry opened a descriptor";
-    EXPECT_EQ(threadCount(), threads) << "rkp_plugin_entry started a thread";
+    EXPECT_LE(threadCount(), threads) << "rkp_plugin_entry started a thread";
 }
 
 void createRefusesAnUnknownKey(ConformanceTest &t) {
@@ -232,7 +229,7 @@ void createStartsNothing(ConformanceTest &t) {
         ASSERT_TRUE(t.reported("create", driver.create(t.suite().options.config)).ok())
             << "create() failed with the configured config";
         // The host may clone() right after create(): nothing may run yet.
-        EXPECT_EQ(threadCount(), threads) << "create() started a thread";
+        EXPECT_LE(threadCount(), threads) << "create() started a thread";
         EXPECT_EQ(childProcesses(), std::vector<std::string>{}) << "create() started a process";
     }
     EXPECT_EQ(openDescriptors(), fds) << "create() and destroy() left a descriptor open";

@@ -1,6 +1,6 @@
 /* port_copy.c: rkp-port-copy.so, a port driver that publishes TCP ports of the child's network
  * namespace on the host by copying the bytes in user space, and counts them. Each port's totals
- * show in GET /v1/info ("portDriver", `rootlessctl info`); each connection's byte counts are
+ * show in the "portDriver" member of the REST API's GET /v1/info; each connection's byte counts are
  * logged at trace when it closes (ROOTLESSKIT_LOG_LEVEL=trace). It is the SDK's example: plain
  * C99 and POSIX threads, built only against the installed SDK.
  *
@@ -713,7 +713,9 @@ static int copy_info(rkp_instance *inst, const rkp_sink *out, rkp_error *err) {
                      port == inst->ports ? "" : ",", (unsigned long long)port->id,
                      (unsigned long long)port->connections, port->active,
                      (unsigned long long)port->bytes_in, (unsigned long long)port->bytes_out);
-        out->write(out->ctx, item, (size_t)length);
+        if (length > 0 && (size_t)length < sizeof(item)) {
+            out->write(out->ctx, item, (size_t)length);
+        }
     }
     pthread_mutex_unlock(&inst->lock);
     out->write(out->ctx, "]}", 2);
