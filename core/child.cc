@@ -438,8 +438,9 @@ Status ChildRun::startPortLoop() {
     portThread_ = std::thread([this] {
         Status loop = port_->runChild(quitFd_.get());
         if (!loop) {
-            // Nobody waits for this thread until the command ends: say it now.
-            logger("core")->error("port driver {} stopped: {}", ctx_.port->name, loop.message());
+            // The published ports are dead: end the run with the driver's message, as the parent
+            // does when its half fails. The command dies with this process (PR_SET_PDEATHSIG).
+            fail(loop.wrap("port driver " + ctx_.port->name + " stopped"));
         }
     });
     return {};

@@ -81,10 +81,19 @@ Result<SyncMessage> SyncChannel::receive() {
     header.msg_iovlen = 1;
 
     ssize_t n;
-    do {
+    bool resetSeen = false;
+    for (;;) {
         // MSG_TRUNC: the length of the whole packet even when it did not fit.
         n = recvmsg(fd_.get(), &header, MSG_TRUNC | MSG_CMSG_CLOEXEC);
-    } while (n < 0 && errno == EINTR);
+        // A peer that exits with messages of ours unread leaves ECONNRESET on this socket, and
+        // Linux reports that error, once, before the messages the peer sent first (its last
+        // words, such as {"type":"error"}): read on after it.
+        bool reset = n < 0 && errno == ECONNRESET && !resetSeen;
+        resetSeen = resetSeen || reset;
+        if (!reset && !(n < 0 && errno == EINTR)) {
+            break;
+        }
+    }
     if (n < 0) {
         return Status::error("receive message: " + errnoText(errno), errno);
     }

@@ -54,7 +54,7 @@ install_without_services() {
 
 install_packages() {
   local missing
-  mapfile -t missing < <(missing_packages docker.io iptables curl)
+  mapfile -t missing < <(missing_packages docker.io iptables)
   [ "${#missing[@]}" -eq 0 ] && return
   log "installing ${missing[*]} (services are not started)"
   install_without_services "${missing[@]}"

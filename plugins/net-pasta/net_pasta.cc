@@ -38,15 +38,35 @@ struct rkp_instance {
 
 namespace {
 
+// Whether to pass --tcp-ns=none --udp-ns=none. pasta's default for them ("auto") forwards every
+// port the host listens on from the namespace's 127.0.0.1 to the host's, which --no-map-gw alone
+// (upstream's --disable-host-loopback) leaves open. Older pastas (Debian 12's 2023_03_09) look
+// for new listeners inside the namespace only while that "auto" is on, so with automatic port
+// forwarding they keep it, and the user gets one warning instead.
+bool closesNamespaceToHost(const rkp_instance &inst, const rkp_net_params &params) {
+    bool implicit = (params.port_driver_needs & RKP_NEED_NET_IMPLICIT_PORTS) != 0;
+    return params.disable_host_loopback != 0 && (!implicit || isRecommended(inst.features));
+}
+
+void warnAboutOpenNamespaceToHost(const rkp_instance &inst, const rkp_net_params &params) {
+    if (params.disable_host_loopback == 0 || closesNamespaceToHost(inst, params)) {
+        return;
+    }
+    rkp::logMessage(inst.host, RKP_LOG_WARN,
+                    "pasta " + inst.features.path +
+                        " finds the ports bound in the namespace only while it also forwards "
+                        "the host's listening ports to the namespace's 127.0.0.1, so with "
+                        "--port-driver=implicit --disable-host-loopback closes the gateway path "
+                        "to the host's loopback but not that one; a recent pasta closes both");
+}
+
 // Upstream's argv (wrappers and AppArmor profiles match on it), in its order:
 //   pasta --stderr --ns-ifname=<if> --mtu=<mtu> --config-net --address=<N+100> --netmask=<prefix>
 //         --gateway=<N+2> --dns-forward=<N+3> [--no-map-gw] [--ipv4-only]
 //         (--tcp-ports=auto --udp-ports=auto | --tcp-ports=none --udp-ports=none)
 //         [--host-lo-to-ns-lo] [--tcp-ns=none --udp-ns=none]
 //         (<child-pid> | --userns=/proc/<child-pid>/ns/user --netns=<detached path>)
-// --tcp-ns=none --udp-ns=none with --disable-host-loopback is ours: pasta's default ("auto")
-// forwards every port the host listens on from the namespace's loopback to the host's, which
-// --no-map-gw alone leaves open.
+// --tcp-ns=none --udp-ns=none with --disable-host-loopback is ours (closesNamespaceToHost()).
 std::vector<std::string> buildArgv(const rkp_instance &inst, const rkp_net_params &params) {
     const NetworkAddresses &a = inst.addresses;
     std::vector<std::string> argv = {
@@ -73,7 +93,7 @@ std::vector<std::string> buildArgv(const rkp_instance &inst, const rkp_net_param
     if (inst.features.hostLoToNsLo) {
         argv.emplace_back("--host-lo-to-ns-lo");
     }
-    if (params.disable_host_loopback != 0) {
+    if (closesNamespaceToHost(inst, params)) {
         argv.insert(argv.end(), {"--tcp-ns=none", "--udp-ns=none"});
     }
     if (params.detached_netns_path != nullptr) {
@@ -143,6 +163,7 @@ int configureParent(rkp_instance *inst, const rkp_net_params *params, const rkp_
         inst->configured = false;
         inst->addresses = deriveAddresses(params->cidr != nullptr ? params->cidr : "");
         std::vector<std::string> argv = buildArgv(*inst, *params);
+        warnAboutOpenNamespaceToHost(*inst, *params);
 
         rkp::log(inst->host, RKP_LOG_DEBUG, "executing %s",
                  rootlesskit::plugin::joinArgv(argv).c_str());

@@ -124,22 +124,28 @@ Features probeFeatures(const std::string &binary) {
     return features;
 }
 
+bool isRecommended(const Features &features) {
+    if (features.version == "unknown version") {
+        return features.hostLoToNsLo;
+    }
+    // Versions are dates ("2023_12_04.<commit>"): text order is date order.
+    return features.version.compare(0, 10, kRecommendedVersion) >= 0;
+}
+
 std::string recommendationWarning(const Features &features) {
     const std::string howTo =
         ": scripts/build-passt.sh builds a recent pasta from Debian 13's source, select it with "
         "--pasta-binary";
-    bool known = features.version != "unknown version";
-    // Versions are dates ("2023_12_04.<commit>"): text order is date order.
-    if (known && features.version.compare(0, 10, kRecommendedVersion) < 0) {
+    if (isRecommended(features)) {
+        return "";
+    }
+    if (features.version != "unknown version") {
         return "pasta " + features.path + " (" + features.version + ") is older than " +
                kRecommendedVersion + ", the recommended version" + howTo;
     }
-    if (!known && !features.hostLoToNsLo) {
-        return "pasta " + features.path +
-               " (version unknown) lacks --host-lo-to-ns-lo, which recent versions have; " +
-               kRecommendedVersion + " or later is recommended" + howTo;
-    }
-    return "";
+    return "pasta " + features.path +
+           " (version unknown) lacks --host-lo-to-ns-lo, which recent versions have; " +
+           kRecommendedVersion + " or later is recommended" + howTo;
 }
 
 }  // namespace rootlesskit::pasta

@@ -30,6 +30,10 @@ struct Features {
 // Parent process, main thread.
 Features probeFeatures(const std::string &binary);
 
+// True for a pasta at least as recent as recommended: a known version from 2023_12_04 on, or an
+// unknown version that has --host-lo-to-ns-lo (which appeared after 2023_12_04).
+bool isRecommended(const Features &features);
+
 // The warning for a pasta that works but is older than recommended, "" when there is nothing to
 // say: a known version before 2023_12_04, or an unknown version without --host-lo-to-ns-lo
 // (which appeared after 2023_12_04, so its presence proves a recent pasta).

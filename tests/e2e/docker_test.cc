@@ -273,8 +273,9 @@ public:
         if (process_.running()) {
             stop();
         }
-        // The image layers hold files of subordinate IDs: unprivileged, only a user namespace
-        // of the test user can remove them. As root, TempDir removes them itself.
+        // Docker's data holds directories without write permission and files of subordinate
+        // IDs: unprivileged, only a user namespace of the test user can remove them. As root,
+        // TempDir removes them itself.
         if (geteuid() != 0) {
             runAsTestUser({binPath("rootlesskit"), "rm", "-rf", home()});
         }
@@ -314,11 +315,13 @@ public:
     // The script execs rootlesskit, which keeps the PID.
     pid_t rootlesskitPid() const { return process_.pid(); }
 
-    // rootlesskit's state directory: the one entry it made in TMPDIR; "" when there is none.
+    // rootlesskit's state directory, TMPDIR/rootlesskitXXXXXX; "" when there is none.
     std::string stateDir() const {
         std::error_code ec;
         for (const auto &entry : fs::directory_iterator(tmpDir(), ec)) {
-            return entry.path();
+            if (entry.path().filename().string().rfind("rootlesskit", 0) == 0) {
+                return entry.path();
+            }
         }
         return "";
     }

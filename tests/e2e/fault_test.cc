@@ -137,10 +137,10 @@ bool tcpPortOpen(int port) {
 
 // ---- A run in the background and what it must leave behind ----
 
-class Run {
+class ObservedRun {
 public:
-    Run(const std::string &stateDir, const std::vector<std::string> &flags,
-        const std::vector<std::string> &command)
+    ObservedRun(const std::string &stateDir, const std::vector<std::string> &flags,
+                const std::vector<std::string> &command)
         : stateDir_(stateDir), process_(makeArgv(stateDir, flags, command)) {}
 
     bool waitApi() {
@@ -217,8 +217,8 @@ protected:
 
 TEST_F(FaultTest, KilledCommandEndsTheRunWith255) {
     int port = freePort();
-    Run run(stateDir(), {"--net=none", "--port-driver=builtin", "-p", publish(port)},
-            markAndSleep());
+    ObservedRun run(stateDir(), {"--net=none", "--port-driver=builtin", "-p", publish(port)},
+                    markAndSleep());
     ASSERT_TRUE(run.waitApi()) << run.process().errSoFar();
     ASSERT_TRUE(waitFor([&] { return fs::exists(marker()); }));
     pid_t command = firstChildOf(run.childPid());
@@ -237,7 +237,7 @@ TEST_F(FaultTest, KilledChildEndsTheRunWithOneError) {
         std::vector<std::string> flags = {"--net=none", "--port-driver=builtin", "-p",
                                           publish(port)};
         flags.insert(flags.end(), extra.begin(), extra.end());
-        Run run(tmp.path() + "/state", flags, {"sleep", "600"});
+        ObservedRun run(tmp.path() + "/state", flags, {"sleep", "600"});
         ASSERT_TRUE(run.waitApi()) << run.process().errSoFar();
         pid_t child = run.childPid();
         ASSERT_TRUE(waitFor([&] { return firstChildOf(child) > 0; }));
@@ -252,8 +252,8 @@ TEST_F(FaultTest, KilledChildEndsTheRunWithOneError) {
 
 TEST_F(FaultTest, KilledParentTakesEverythingWithIt) {
     int port = freePort();
-    Run run(stateDir(), {"--net=none", "--port-driver=builtin", "-p", publish(port)},
-            markAndSleep());
+    ObservedRun run(stateDir(), {"--net=none", "--port-driver=builtin", "-p", publish(port)},
+                    markAndSleep());
     ASSERT_TRUE(run.waitApi()) << run.process().errSoFar();
     ASSERT_TRUE(waitFor([&] { return fs::exists(marker()); }));
     pid_t child = run.childPid();
@@ -261,7 +261,8 @@ TEST_F(FaultTest, KilledParentTakesEverythingWithIt) {
 
     run.process().signal(SIGKILL);
     EXPECT_TRUE(waitFor([&] { return !alive(child) && !alive(command); }, milliseconds(5000)));
-    EXPECT_FALSE(tcpPortOpen(port));
+    // The parent's other threads may hold its descriptors a moment longer.
+    EXPECT_TRUE(waitFor([&] { return !tcpPortOpen(port); }, milliseconds(5000)));
     run.process().wait();
 
     // A SIGKILLed parent cannot remove its state directory; the next run on it takes it over.
@@ -295,7 +296,7 @@ TEST_P(KilledNetworkHelperTest, EndsTheRunWithOneError) {
     if (probe.exitCode != 0) {
         GTEST_SKIP() << "--net=" << net << " does not run here: " << probe.err;
     }
-    Run run(stateDir(), flags, markAndSleep());
+    ObservedRun run(stateDir(), flags, markAndSleep());
     ASSERT_TRUE(run.waitApi()) << run.process().errSoFar();
     std::optional<pid_t> helper;
     ASSERT_TRUE(waitFor([&] { return (helper = helperOf(run.process().pid(), net)).has_value(); }))
@@ -359,7 +360,7 @@ TEST_P(FailingPluginTest, StopsTheRunWithThePluginsMessageAndLeavesNothing) {
     if (std::string(kind) == "port") {
         flags.insert(flags.end(), {"-p", publish(first), "-p", publish(second)});
     }
-    Run run(stateDir(), flags, markAndSleep());
+    ObservedRun run(stateDir(), flags, markAndSleep());
     RunResult result = run.endAndCheck({first, second});
 
     expectOneErrorWith(result, 1, failureOf(step));
@@ -395,29 +396,36 @@ TEST_F(FailingPluginAtRunTimeTest, FailingLoopEndsTheRunWithThePluginsMessage) {
         if (std::string(kind) == "port") {
             flags.insert(flags.end(), {"-p", publish(port)});
         }
-        Run run(tmp.path() + "/state", flags, {"sleep", "600"});
+        ObservedRun run(tmp.path() + "/state", flags, {"sleep", "600"});
         RunResult result = run.endAndCheck({port});
         SCOPED_TRACE(step);
         expectOneErrorWith(result, 1, failureOf(step));
     }
 }
 
-TEST_F(FailingPluginAtRunTimeTest, FailingTeardownIsReportedOnceAndStopsTheHelper) {
-    Run run(stateDir(), {"--profile=" + failingProfile(tmp_.path(), "network", "teardown")},
-            {"true"});
+// Teardown runs after the command ended: its failure is a warning, and the exit code stays the
+// command's.
+TEST_F(FailingPluginAtRunTimeTest, FailingTeardownIsAWarningAndStillStopsTheHelper) {
+    ObservedRun run(stateDir(), {"--profile=" + failingProfile(tmp_.path(), "network", "teardown")},
+                    {"sh", "-c", "exit 3"});
     RunResult result = run.endAndCheck({});
-    expectOneErrorWith(result, 1, failureOf("teardown"));
-    ASSERT_TRUE(helper().has_value());
-    EXPECT_FALSE(alive(*helper()));
+    EXPECT_EQ(result.exitCode, 3) << result.err;
+    EXPECT_NE(result.err.find("warning core: network teardown: " + failureOf("teardown")),
+              std::string::npos)
+        << result.err;
+    if (std::optional<pid_t> pid = helper()) {
+        EXPECT_FALSE(alive(*pid)) << "the network helper was not stopped";
+    }
 }
 
 TEST_F(FailingPluginAtRunTimeTest, FailingApiCallsAnswerWithThePluginsMessage) {
     for (const char *step : {"remove_port", "info"}) {
         TempDir tmp;
         int port = freePort();
-        Run run(tmp.path() + "/state",
-                {"--profile=" + failingProfile(tmp.path(), "port", step), "-p", publish(port)},
-                {"sleep", "600"});
+        ObservedRun run(
+            tmp.path() + "/state",
+            {"--profile=" + failingProfile(tmp.path(), "port", step), "-p", publish(port)},
+            {"sleep", "600"});
         ASSERT_TRUE(run.waitApi()) << run.process().errSoFar();
         std::string socket = tmp.path() + "/state/api.sock";
 
@@ -470,9 +478,7 @@ const std::vector<BadInput> kBadInputs = {
     {"MissingPasta",
      {"--net=pasta", "--pasta-binary=/nonexistent/pasta", "true"},
      {"/nonexistent/pasta"}},
-    {"StateDirUnderMissingDir",
-     {"--state-dir=/nonexistent/state", "true"},
-     {"/nonexistent/state", "no such file or directory"}},
+    {"StateDirUnderMissingDir", {"--state-dir=/nonexistent/state", "true"}, {"/nonexistent/state"}},
 };
 
 class BadInputTest : public FaultTest, public ::testing::WithParamInterface<BadInput> {};

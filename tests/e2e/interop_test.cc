@@ -361,7 +361,10 @@ protected:
     }
 };
 
-INSTANTIATE_TEST_SUITE_P(Drivers, RawInteropTest, ::testing::Values("builtin", "slirp4netns"));
+INSTANTIATE_TEST_SUITE_P(Drivers, RawInteropTest, ::testing::Values("builtin", "slirp4netns"),
+                         [](const ::testing::TestParamInfo<std::string> &info) {
+                             return info.param;
+                         });
 
 TEST_P(RawInteropTest, StatusesAndBodiesMatchTheGoServer) {
     std::vector<RawOutcome> ours = rawTranscript(binPath("rootlesskit"));

@@ -158,7 +158,10 @@ TEST_P(LxcUserNicE2eTest, ReleasesTheLeaseAndLeavesNothingBehind) {
     // lxc-user-nic prints "<ifname>:<index>:<host veth>:<index>", logged at debug.
     std::smatch veth;
     ASSERT_TRUE(std::regex_search(r.err, veth, std::regex("eth0:[0-9]+:(veth[^:]+):"))) << r.err;
-    EXPECT_FALSE(std::filesystem::exists("/sys/class/net/" + veth[1].str())) << veth[1].str();
+    // The kernel dismantles a namespace (and its devices) asynchronously after its last user.
+    std::string hostEnd = "/sys/class/net/" + veth[1].str();
+    EXPECT_TRUE(waitFor([&] { return !std::filesystem::exists(hostEnd); }))
+        << hostEnd << " is still there";
     if (access(kLeaseFile, R_OK) == 0) {
         EXPECT_EQ(readFile(kLeaseFile).find(" " + address + " "), std::string::npos)
             << readFile(kLeaseFile);

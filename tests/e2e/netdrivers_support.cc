@@ -40,6 +40,11 @@ std::string pastaBinary() {
     return env != nullptr && *env != '\0' ? env : "pasta";
 }
 
+bool pastaIsRecent() {
+    std::string probe = pastaBinary() + " --host-lo-to-ns-lo --version >/dev/null 2>&1";
+    return std::system(probe.c_str()) == 0;
+}
+
 HostTcpServer::HostTcpServer(const std::string &ip, const std::string &greeting) {
     fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
     sockaddr_in addr{};

@@ -27,6 +27,10 @@ bool haveCommand(const std::string &name);
 // pass), else "pasta" from PATH (Debian 12's).
 std::string pastaBinary();
 
+// True when pastaBinary() has --host-lo-to-ns-lo, which only pastas newer than 2023_12_04 have:
+// the tests' (and the plugin's) way to tell Debian 12's 2023_03_09 from a recent build.
+bool pastaIsRecent();
+
 // A TCP server on the host: accepts on ip (an address of this host, port picked by the kernel)
 // and writes greeting to every connection, then closes it. Stops and joins on destruction.
 class HostTcpServer {

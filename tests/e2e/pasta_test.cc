@@ -105,24 +105,28 @@ TEST_P(PastaModeTest, CidrMovesEveryAddress) {
 }
 
 TEST_P(PastaModeTest, ReachesHostLoopbackThroughTheGatewayUnlessDisabled) {
-    std::string ns = inNetns(detached());
+    // "timeout": busybox nc's -w bounds only the connect, and through Debian 12's pasta the
+    // client may not see the server's close after the greeting.
+    std::string nc = inNetns(detached()) + "timeout 5 busybox nc -w 3 ";
+    bool recent = pastaIsRecent();
     network_.run([&] {
         HostTcpServer server("127.0.0.1", "hello from the host\n");
         EXPECT_TRUE(server.listening());
         std::string port = std::to_string(server.port());
 
-        RunResult open =
-            runInside(pastaFlags(modeFlags()), ns + "busybox nc -w 5 10.0.2.2 " + port + "; " + ns +
-                                                   "busybox nc -w 5 127.0.0.1 " + port);
+        // Through the gateway address; with a recent pasta also through the namespace's own
+        // 127.0.0.1, where pasta forwards the host's listening ports by default (Debian 12's
+        // pasta accepts there but never connects: README, known shortcomings).
+        std::string script =
+            nc + "10.0.2.2 " + port + (recent ? "; " + nc + "127.0.0.1 " + port : std::string());
+        RunResult open = runInside(pastaFlags(modeFlags()), script + "; true");
         EXPECT_EQ(open.exitCode, 0) << open.err;
-        // Once through the gateway address, once through the namespace's own loopback (pasta
-        // forwards the host's listening ports there by default).
-        EXPECT_EQ(linesWith(open.out, "hello from the host").size(), 2u) << open.out;
+        EXPECT_EQ(linesWith(open.out, "hello from the host").size(), recent ? 2u : 1u) << open.out;
         int reached = server.connections();
 
-        RunResult closed = runInside(pastaFlags(modeFlags({"--disable-host-loopback"})),
-                                     ns + "busybox nc -w 3 10.0.2.2 " + port + "; echo gw=$?; " +
-                                         ns + "busybox nc -w 3 127.0.0.1 " + port + "; echo lo=$?");
+        RunResult closed = runInside(
+            pastaFlags(modeFlags({"--disable-host-loopback"})),
+            nc + "10.0.2.2 " + port + "; echo gw=$?; " + nc + "127.0.0.1 " + port + "; echo lo=$?");
         EXPECT_EQ(closed.exitCode, 0) << closed.err;
         EXPECT_EQ(closed.out.find("hello from the host"), std::string::npos) << closed.out;
         EXPECT_NE(closed.out.find("gw=1"), std::string::npos) << closed.out;
@@ -220,7 +224,11 @@ TEST_P(PastaImplicitTest, ForwardsTcpAndUdpAndListsThemAsImplicit) {
             },
             std::chrono::seconds(20)))
             << page << run.errSoFar();
-        EXPECT_EQ(udpExchange(udpPort, "ping", std::chrono::seconds(20)), "echo:ping");
+        // Debian 12's pasta scans for UDP listeners only when it starts (README, known
+        // shortcomings): the echo server came later.
+        if (pastaIsRecent()) {
+            EXPECT_EQ(udpExchange(udpPort, "ping", std::chrono::seconds(20)), "echo:ping");
+        }
 
         RunResult list = rootlessctl(socket, {"list-ports"});
         EXPECT_EQ(list.exitCode, 0) << list.err;
@@ -324,8 +332,7 @@ TEST_F(PastaE2eTest, PastaTooOldForTheDriverIsRefusedWithTheWayOut) {
 
 TEST_F(PastaE2eTest, OlderThanRecommendedPastaWarnsOnce) {
     // Debian 12's pasta lacks --host-lo-to-ns-lo; a recent build has it.
-    std::string probe = pastaBinary() + " --host-lo-to-ns-lo --version >/dev/null 2>&1";
-    bool recent = std::system(probe.c_str()) == 0;
+    bool recent = pastaIsRecent();
 
     RunResult r = runPasta({"--disable-host-loopback"}, "true");
 

@@ -228,7 +228,10 @@ INSTANTIATE_TEST_SUITE_P(Spec, PortTableTest, ::testing::ValuesIn(kTable),
 
 class PortDriverTest : public PortsE2eTest, public ::testing::WithParamInterface<std::string> {};
 
-INSTANTIATE_TEST_SUITE_P(Drivers, PortDriverTest, ::testing::Values("builtin", "slirp4netns"));
+INSTANTIATE_TEST_SUITE_P(Drivers, PortDriverTest, ::testing::Values("builtin", "slirp4netns"),
+                         [](const ::testing::TestParamInfo<std::string> &info) {
+                             return info.param;
+                         });
 
 // Two clients talk to one UDP echo server through one published port at the same time; each
 // gets its own replies and only those.

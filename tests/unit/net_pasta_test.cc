@@ -185,6 +185,25 @@ TEST_F(NetPastaTest, DisableHostLoopbackAlsoClosesTheNamespaceToHostDirection) {
               "--userns=/proc/4242/ns/user --netns=/proc/4242/root/sd/netns ");
 }
 
+// Debian 12's pasta looks for new listeners inside only while it also forwards the host's ports
+// into the namespace: with implicit ports it keeps that direction open, and says so once.
+TEST_F(NetPastaTest, OldPastaWithImplicitPortsKeepsNamespaceToHostAndWarns) {
+    std::string binary = fakePasta(dir_, "unknown version", "--host-lo-to-ns-lo");
+    ASSERT_EQ(create(binary), 0) << err_.message;
+
+    std::string argv = configure(true, false, nullptr, RKP_NEED_NET_IMPLICIT_PORTS);
+    EXPECT_NE(argv.find("--no-map-gw"), std::string::npos) << argv;
+    EXPECT_EQ(argv.find("--tcp-ns=none"), std::string::npos) << argv;
+    EXPECT_NE(host_->log().find(std::to_string(RKP_LOG_WARN) + " pasta " + binary +
+                                " finds the ports bound in the namespace only while"),
+              std::string::npos)
+        << host_->log();
+
+    // Without implicit ports there is nothing to find: both paths are closed.
+    EXPECT_NE(configure(true, false, nullptr, 0).find("--tcp-ns=none --udp-ns=none"),
+              std::string::npos);
+}
+
 TEST_F(NetPastaTest, FailingPastaReportsItsExitCodeAndOutput) {
     std::string binary =
         dir_.script("pasta",

@@ -372,7 +372,7 @@ TEST_F(NetSlirp4netnsTest, PassesUpstreamArgvAndTheReadyAndExitFds) {
     EXPECT_EQ(opaque->getValue<std::string>("child_ip"), "10.0.3.100");
 
     EXPECT_EQ(inst.info(),
-              R"({"childIP":"10.0.3.100","dns":["10.0.3.3","fd00::3"],"driver":"slirp4netns"})");
+              R"({"driver":"slirp4netns","dns":["10.0.3.3","fd00::3"],"childIP":"10.0.3.100"})");
 }
 
 TEST_F(NetSlirp4netnsTest, DetachedNetnsUsesUsernsPathAndNetnsTypePath) {
@@ -449,7 +449,7 @@ TEST_F(NetSlirp4netnsTest, RealSlirp4netnsConnectsTheNamespace) {
     EXPECT_EQ(msg->getValue<std::string>("ip"), "10.0.2.100");
     EXPECT_EQ(msg->getValue<std::string>("gateway"), "10.0.2.2");
     EXPECT_FALSE(msg->getObject("opaque")->has("api_socket"));
-    EXPECT_EQ(inst.info(), R"({"childIP":"10.0.2.100","dns":["10.0.2.3"],"driver":"slirp4netns"})");
+    EXPECT_EQ(inst.info(), R"({"driver":"slirp4netns","dns":["10.0.2.3"],"childIP":"10.0.2.100"})");
     ASSERT_EQ(ns.call("configure tap0 10.0.2.100 24 10.0.2.2 65520"), "ok");
 
     // Host loopback is reachable at the gateway address unless disabled.

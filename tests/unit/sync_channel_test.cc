@@ -67,6 +67,22 @@ TEST_F(SyncChannelTest, PeerGoneReadsAsEpipe) {
     EXPECT_EQ(sent.code(), EPIPE);
 }
 
+// A child that fails while a message of the parent waits unread, as when a network driver's
+// configure_child fails: its error message still arrives, and then the end of the channel.
+TEST_F(SyncChannelTest, LastMessageOfAPeerThatLeftMessagesUnreadArrives) {
+    ASSERT_TRUE(parent_.sendType("port").ok());
+    Poco::JSON::Object error;
+    error.set("type", "error");
+    error.set("message", "configure child: failed");
+    ASSERT_TRUE(child_.send(error).ok());
+    child_.close();
+
+    Result<SyncMessage> got = parent_.expect("child-ready");
+    ASSERT_FALSE(got.ok());
+    EXPECT_EQ(got.status().message(), "configure child: failed");
+    EXPECT_EQ(parent_.receive().status().code(), EPIPE);
+}
+
 TEST_F(SyncChannelTest, LargestMessageFitsAndOneMoreByteIsRefused) {
     Poco::JSON::Object message;
     message.set("type", "x");
