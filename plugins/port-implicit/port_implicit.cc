@@ -2,9 +2,12 @@
 // network (pasta) forwards every port a process listens on inside the namespace, and this driver
 // reports those ports (GET /v1/ports, rootlessctl list-ports) and explains that they cannot be
 // added or removed through the API. See README.md.
+#include <Poco/Exception.h>
+#include <Poco/JSON/Object.h>
+#include <Poco/JSON/Parser.h>
+
 #include <sys/stat.h>
 
-#include <cctype>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
@@ -80,20 +83,33 @@ std::map<std::tuple<uint32_t, uint16_t>, PortEntry> groupByPort(
     return ports;
 }
 
-// The driver has no settings: the config must be an empty object.
-bool isEmptyObject(const char *json) {
-    std::string text;
-    for (const char *c = json != nullptr ? json : ""; *c != '\0'; ++c) {
-        if (!std::isspace(static_cast<unsigned char>(*c))) {
-            text += *c;
-        }
+// The driver has no settings: the config must be an empty JSON object. Returns "" when it is,
+// else the error text naming the first key (or what is wrong with the text).
+std::string checkEmptyConfig(const char *json) {
+    if (json == nullptr || *json == '\0') {
+        return "";
     }
-    return text.empty() || text == "{}";
+    Poco::Dynamic::Var parsed;
+    try {
+        parsed = Poco::JSON::Parser().parse(json);
+    } catch (const Poco::Exception &e) {
+        return "implicit config: invalid JSON: " + e.displayText();
+    }
+    if (parsed.type() != typeid(Poco::JSON::Object::Ptr)) {
+        return "implicit config: must be a JSON object";
+    }
+    Poco::JSON::Object::Ptr object = parsed.extract<Poco::JSON::Object::Ptr>();
+    if (object->size() == 0) {
+        return "";
+    }
+    return "implicit config: unknown key \"" + object->begin()->first +
+           "\" (the driver takes no settings)";
 }
 
 int create(const rkp_host *host, const char *configJson, rkp_instance **out, rkp_error *err) {
-    if (!isEmptyObject(configJson)) {
-        return rkp::setError(err, -EINVAL, "implicit config: the driver takes no settings");
+    std::string invalid = checkEmptyConfig(configJson);
+    if (!invalid.empty()) {
+        return rkp::setErrorMessage(err, -EINVAL, invalid);
     }
     return rkp::guard(err, [&] {
         auto inst = std::make_unique<rkp_instance>();

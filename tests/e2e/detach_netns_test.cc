@@ -1,7 +1,8 @@
 // End-to-end tests of --detach-netns with slirp4netns, none and host (pasta and lxc-user-nic run
 // their own tests in both modes): the command stays in the host's network namespace, the
 // detached one is at $ROOTLESSKIT_STATE_DIR/netns, configured by the driver, reachable with
-// nsenter, and port drivers forward into it. Clients talk only to 127.0.0.1 on the host.
+// nsenter, and port drivers forward into it; and slirp4netns' --ipv6 in both modes. Clients talk
+// only to 127.0.0.1 on the host.
 #include <unistd.h>
 
 #include <csignal>
@@ -156,6 +157,36 @@ TEST_F(DetachNetnsE2eTest, BuiltinPortDriverForwardsIntoTheDetachedNamespace) {
     run.signal(SIGTERM);
     run.wait();
 }
+
+// --ipv6 with slirp4netns, attached and detached: slirp4netns advertises fd00::/64, the kernel
+// configures an address and a default route from it (asynchronously: the script polls for them).
+class Slirp4netnsIpv6Test : public DetachNetnsE2eTest,
+                            public ::testing::WithParamInterface<bool> {};
+
+TEST_P(Slirp4netnsIpv6Test, GetsAGlobalAddressAndDefaultRoute) {
+    requireSlirp4netns();
+    std::string ns = GetParam() ? kNs : "";
+    std::vector<std::string> flags = {"--net=slirp4netns", "--ipv6", "--disable-host-loopback"};
+    if (GetParam()) {
+        flags.emplace_back("--detach-netns");
+    }
+    RunResult r = runInside(flags, "for i in $(seq 100); do " + ns +
+                                       "ip -6 route | grep -q '^default' && break; sleep 0.1; "
+                                       "done; " +
+                                       ns + "ip -6 -o addr show tap0; " + ns +
+                                       "ip -6 route; cat $ROOTLESSKIT_STATE_DIR/resolv.conf");
+
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_NE(r.out.find("inet6 fd00::"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("scope global"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("default via fe80::2 dev tap0"), std::string::npos) << r.out;
+    EXPECT_NE(r.out.find("nameserver 10.0.2.3\nnameserver fd00::3\n"), std::string::npos) << r.out;
+}
+
+INSTANTIATE_TEST_SUITE_P(Netns, Slirp4netnsIpv6Test, ::testing::Values(false, true),
+                         [](const ::testing::TestParamInfo<bool> &info) {
+                             return info.param ? "Detached" : "Attached";
+                         });
 
 TEST_F(DetachNetnsE2eTest, NoneGivesADetachedNamespaceWithLoopbackOnly) {
     RunResult r =

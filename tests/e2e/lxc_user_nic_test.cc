@@ -173,6 +173,24 @@ INSTANTIATE_TEST_SUITE_P(Netns, LxcUserNicE2eTest, ::testing::Values(false, true
                              return info.param ? "Detached" : "Attached";
                          });
 
+// The command: the shipped profile (with /etc copied up) gives eth0 a leased address.
+TEST_F(LxcUserNicTest, ProfileGivesEth0ALeasedAddress) {
+    std::vector<std::string> argv = {binPath("rootlesskit"),
+                                     "--profile",
+                                     std::string(RK_TEST_SOURCE_DIR) + "/conf/lxc-user-nic.yaml",
+                                     "--",
+                                     "sh",
+                                     "-c",
+                                     "ip -4 addr show eth0; cat /etc/resolv.conf"};
+    RunOptions options;
+    options.timeout = std::chrono::seconds(60);
+    RunResult r = runAsTestUser(argv, options);
+
+    ASSERT_EQ(r.exitCode, 0) << r.err;
+    EXPECT_FALSE(firstInet(r.out).empty()) << r.out;
+    EXPECT_NE(r.out.find("nameserver 10.0.3.1\n"), std::string::npos) << r.out;
+}
+
 TEST_F(LxcUserNicTest, MissingBridgeIsNamedWithWhatToDo) {
     RunResult r = runInside({"--net=lxc-user-nic", "--lxc-user-nic-bridge=rknobr0"}, "true");
 

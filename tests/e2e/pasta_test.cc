@@ -347,6 +347,36 @@ TEST_F(PastaE2eTest, OlderThanRecommendedPastaWarnsOnce) {
     }
 }
 
+// pasta gone means no network: the run ends with one error instead of going on without it.
+TEST_F(PastaE2eTest, PastaDeathEndsTheRunWithOneError) {
+    TempDir run;
+    std::string stateDir = run.path() + "/st";
+    network_.run([&] {
+        BackgroundProcess rk({binPath("rootlesskit"), "--state-dir=" + stateDir, "--net=pasta",
+                              "--pasta-binary=" + pastaBinary(), "--disable-host-loopback", "sleep",
+                              "60"});
+        std::string childPid;
+        EXPECT_TRUE(waitFor([&] {
+            std::ifstream(stateDir + "/child_pid") >> childPid;
+            return !childPid.empty() && access((stateDir + "/api.sock").c_str(), F_OK) == 0;
+        })) << rk.errSoFar();
+        // pasta's last argument is the child's PID; that pasta was started by this run.
+        std::vector<pid_t> pasta = processesWithArgument(childPid);
+        EXPECT_EQ(pasta.size(), 1u) << childPid;
+        for (pid_t pid : pasta) {
+            kill(pid, SIGKILL);
+        }
+
+        RunResult r = rk.wait(std::chrono::seconds(20));
+        EXPECT_EQ(r.exitCode, 1);
+        std::vector<std::string> errors = linesWith(r.err, "error");
+        EXPECT_EQ(errors.size(), 1u) << r.err;
+        EXPECT_NE(r.err.find("pasta exited unexpectedly (killed by signal 9)"), std::string::npos)
+            << r.err;
+        return 0;
+    });
+}
+
 // The first command: the shipped profile, busybox httpd inside, curl on the host.
 TEST_F(PastaE2eTest, ProfileServesAPageOnTheHostsLoopback) {
     if (!haveCommand("busybox")) {

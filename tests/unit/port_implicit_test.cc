@@ -190,7 +190,7 @@ TEST_F(PortImplicitTest, CreateRefusesSettings) {
     rkp_instance *other = nullptr;
     rkp_error err = emptyError();
     EXPECT_EQ(plugin_->create(host_->get(), "{\"x\":1}", &other, &err), -EINVAL);
-    EXPECT_STREQ(err.message, "implicit config: the driver takes no settings");
+    EXPECT_STREQ(err.message, "implicit config: unknown key \"x\" (the driver takes no settings)");
 }
 
 }  // namespace
