@@ -180,6 +180,7 @@ private:
     int supervise();
     void onSignals();
     void onMessage();
+    std::string pendingChildError();
     bool tryReap(int options);
     int exitCode();
     void stopChild();
@@ -213,9 +214,12 @@ private:
 int ParentRun::run() {
     Status ready = setUp();
     if (!ready) {
+        // The child may have failed first (a port loop that died during start-up) and the
+        // parent only noticed through a closed channel: its own message says more.
+        std::string childError = pendingChildError();
         stopChild();
         if (interruptedBy_ == 0) {
-            reportError(ready.message());
+            reportError(childError.empty() ? ready.message() : childError);
         }
         return 1;
     }
@@ -603,6 +607,20 @@ void ParentRun::onSignals() {
             kill(childPid_, info.signo);
         }
     }
+}
+
+std::string ParentRun::pendingChildError() {
+    struct pollfd pending = {channel_.fd(), POLLIN, 0};
+    while (channel_.fd() >= 0 && poll(&pending, 1, 0) > 0) {
+        Result<SyncMessage> message = channel_.receive();
+        if (!message) {
+            break;
+        }
+        if (SyncChannel::typeOf(*message) == "error") {
+            return SyncChannel::stringOf(*message, "message");
+        }
+    }
+    return {};
 }
 
 void ParentRun::onMessage() {
