@@ -366,6 +366,12 @@ TEST(CliProfileTest, ProfileValuesAreValidatedTogetherWithFlags) {
     EXPECT_EQ(errorOf({"--profile", bad, "true"}), bad + ":1:6: mtu must be <= 65521, got 70000");
 }
 
+TEST(CliProfileTest, EmptyEvacuateCgroup2IsNotSet) {
+    rktest::TempDir dir;
+    std::string profile = writeFile(dir.path(), "p.yaml", "evacuate-cgroup2: \"\"\n");
+    EXPECT_EQ(optionsOf({"--profile", profile, "true"}).evacuateCgroup2, "");
+}
+
 TEST(CliProfileTest, ShippedProfileByName) {
     Options options = optionsOf({"--profile=slirp4netns", "true"});
     EXPECT_EQ(options.net, "slirp4netns");
