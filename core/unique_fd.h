@@ -1,45 +1,13 @@
 // UniqueFd: the owner of one file descriptor, closed when the owner goes away.
 #pragma once
 
-#include <unistd.h>
-
-#include <utility>
+#include "rootlesskit/rkp.hpp"
 
 namespace rootlesskit {
 
-// Owns fd (or nothing when fd < 0). Move-only. Works in any process and thread; a copy inherited
-// through clone() without exec is a separate owner of the inherited descriptor.
-class UniqueFd {
-public:
-    UniqueFd() = default;
-    explicit UniqueFd(int fd) : fd_(fd) {}
-    ~UniqueFd() { reset(); }
-    UniqueFd(UniqueFd &&other) noexcept : fd_(other.release()) {}
-    UniqueFd &operator=(UniqueFd &&other) noexcept {
-        if (this != &other) {
-            reset(other.release());
-        }
-        return *this;
-    }
-    UniqueFd(const UniqueFd &) = delete;
-    UniqueFd &operator=(const UniqueFd &) = delete;
-
-    int get() const { return fd_; }
-    bool valid() const { return fd_ >= 0; }
-
-    // Gives up ownership and returns the descriptor (-1 when empty).
-    int release() { return std::exchange(fd_, -1); }
-
-    // Closes the current descriptor, if any, and owns fd instead.
-    void reset(int fd = -1) {
-        if (fd_ >= 0) {
-            ::close(fd_);
-        }
-        fd_ = fd;
-    }
-
-private:
-    int fd_ = -1;
-};
+// The SDK's owner (rkp.hpp), shared by the core and the plugins. Works in any process and
+// thread; a copy inherited through clone() without exec is a separate owner of the inherited
+// descriptor.
+using UniqueFd = rkp::UniqueFd;
 
 }  // namespace rootlesskit

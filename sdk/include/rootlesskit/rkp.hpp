@@ -37,6 +37,8 @@
 #include <type_traits>
 #include <utility>
 
+#include <unistd.h>
+
 #include "rootlesskit/rkp.h"
 
 namespace rkp {
@@ -153,6 +155,42 @@ int guard(rkp_error *err, Fn &&fn) noexcept {
         return setErrorMessage(err, -EIO, "unexpected exception");
     }
 }
+
+// The owner of one file descriptor (or of nothing when it is negative), closed when the owner
+// goes away. Move-only. A plugin keeps every descriptor it opens in one, so that an early
+// return or an exception inside guard() closes it.
+class UniqueFd {
+public:
+    UniqueFd() = default;
+    explicit UniqueFd(int fd) noexcept : fd_(fd) {}
+    ~UniqueFd() { reset(); }
+    UniqueFd(UniqueFd &&other) noexcept : fd_(other.release()) {}
+    UniqueFd &operator=(UniqueFd &&other) noexcept {
+        if (this != &other) {
+            reset(other.release());
+        }
+        return *this;
+    }
+    UniqueFd(const UniqueFd &) = delete;
+    UniqueFd &operator=(const UniqueFd &) = delete;
+
+    int get() const noexcept { return fd_; }
+    bool valid() const noexcept { return fd_ >= 0; }
+
+    // Gives up ownership and returns the descriptor (-1 when empty).
+    int release() noexcept { return std::exchange(fd_, -1); }
+
+    // Closes the current descriptor, if any, and owns fd instead.
+    void reset(int fd = -1) noexcept {
+        if (fd_ >= 0) {
+            ::close(fd_);
+        }
+        fd_ = fd;
+    }
+
+private:
+    int fd_ = -1;
+};
 
 namespace detail {
 
