@@ -55,10 +55,13 @@ Result<std::vector<SubIdRange>> parseGetsubidsOutput(const std::string &text,
 // Acquires the ranges from source ("static", "dynamic", "auto" or ""). static: the two files
 // named by subuidPath and subgidPath. dynamic: runs $GETSUBIDS or "getsubids" for the name and
 // the uid (and with -g for gids); fails only when both queries of a kind fail. auto/"": dynamic,
-// falling back to static when dynamic fails or yields an empty list (logged at debug).
+// falling back to static when dynamic fails or yields an empty list (logged at debug). auto/""
+// reads the files directly when $GETSUBIDS is unset and nsswitchPath has no "subid:" service
+// line: getsubids would then read the same files.
 Result<SubIdRanges> acquireSubIds(const std::string &source, const Identity &who,
                                   const std::string &subuidPath = "/etc/subuid",
-                                  const std::string &subgidPath = "/etc/subgid");
+                                  const std::string &subgidPath = "/etc/subgid",
+                                  const std::string &nsswitchPath = "/etc/nsswitch.conf");
 
 // The map arguments after the PID: "0 <id> 1", then each range packed from container ID 1:
 // "1 <s1> <n1> <1+n1> <s2> <n2> ...".

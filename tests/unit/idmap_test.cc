@@ -3,6 +3,7 @@
 
 #include <gtest/gtest.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <cstdlib>
 #include <fstream>
@@ -166,6 +167,62 @@ TEST_F(IdmapDynamicSourceTest, AutoFallsBackToStatic) {
     ASSERT_TRUE(ranges.ok()) << ranges.status().message();
     EXPECT_EQ(ranges->uids, (std::vector<SubIdRange>{{700000, 5}}));
     EXPECT_EQ(ranges->gids, (std::vector<SubIdRange>{{800000, 6}}));
+}
+
+// auto without $GETSUBIDS: getsubids is looked up in $PATH, where the fake one leaves a mark.
+class IdmapAutoSourceTest : public IdmapDynamicSourceTest {
+protected:
+    void SetUp() override {
+        IdmapDynamicSourceTest::SetUp();
+        std::string bin = dir_.path() + "/bin";
+        mkdir(bin.c_str(), 0755);
+        marked_ = dir_.path() + "/getsubids-ran";
+        std::string fake = write("bin/getsubids", "#!/bin/sh\ntouch " + marked_ + "\nexec " +
+                                                      script_ + " \"$@\"\n");
+        chmod(fake.c_str(), 0755);
+        const char *path = std::getenv("PATH");
+        savedPath_ = path != nullptr ? path : "";
+        setenv("PATH", (bin + ":" + savedPath_).c_str(), 1);
+        unsetenv("GETSUBIDS");
+        subuid_ = write("subuid", "penguin:700000:5\n");
+        subgid_ = write("subgid", "penguin:800000:6\n");
+    }
+    void TearDown() override {
+        setenv("PATH", savedPath_.c_str(), 1);
+        IdmapDynamicSourceTest::TearDown();
+    }
+    bool getsubidsRan() const { return access(marked_.c_str(), F_OK) == 0; }
+
+    std::string marked_;
+    std::string savedPath_;
+    std::string subuid_;
+    std::string subgid_;
+};
+
+TEST_F(IdmapAutoSourceTest, WithoutASubidServiceTheFilesAreReadDirectly) {
+    std::string nsswitch = write("nsswitch.conf", "passwd: files\n#subid: sss\n");
+    Result<SubIdRanges> ranges = acquireSubIds("auto", who_, subuid_, subgid_, nsswitch);
+    ASSERT_TRUE(ranges.ok()) << ranges.status().message();
+    EXPECT_EQ(ranges->uids, (std::vector<SubIdRange>{{700000, 5}}));
+    EXPECT_EQ(ranges->gids, (std::vector<SubIdRange>{{800000, 6}}));
+    EXPECT_FALSE(getsubidsRan());
+}
+
+TEST_F(IdmapAutoSourceTest, WithASubidServiceGetsubidsIsAsked) {
+    std::string nsswitch = write("nsswitch.conf", "passwd: files\nsubid:  sss\n");
+    Result<SubIdRanges> ranges = acquireSubIds("auto", who_, subuid_, subgid_, nsswitch);
+    ASSERT_TRUE(ranges.ok()) << ranges.status().message();
+    EXPECT_EQ(ranges->uids, (std::vector<SubIdRange>{{100000, 65536}}));
+    EXPECT_EQ(ranges->gids, (std::vector<SubIdRange>{{500000, 65536}}));
+    EXPECT_TRUE(getsubidsRan());
+}
+
+TEST_F(IdmapAutoSourceTest, DynamicAlwaysAsksGetsubids) {
+    std::string nsswitch = write("nsswitch.conf", "passwd: files\n");
+    Result<SubIdRanges> ranges = acquireSubIds("dynamic", who_, subuid_, subgid_, nsswitch);
+    ASSERT_TRUE(ranges.ok()) << ranges.status().message();
+    EXPECT_EQ(ranges->uids, (std::vector<SubIdRange>{{100000, 65536}}));
+    EXPECT_TRUE(getsubidsRan());
 }
 
 TEST(IdmapOwnIdTest, RangeContainingTheOwnUidIsRefusedWithTheRangeAndTheUid) {
