@@ -126,12 +126,13 @@ TEST_P(LxcUserNicE2eTest, HostLoopbackIsNeverReachable) {
     EXPECT_EQ(server.connections(), 0);
 }
 
-// With a renewal time of 5 s on the test bridge, 18 s cover three renewals.
+// With a renewal time of 5 s on the test bridge, 24 s cover three renewals with room to spare
+// for a slow DHCP exchange on a loaded machine (18 s proved too tight).
 TEST_P(LxcUserNicE2eTest, KeepsTheAddressAcrossRenewals) {
     std::string ns = inNetns(detached());
     RunResult r = runInside(
         flags({"--debug"}),
-        ns + "ip -4 -o addr show eth0; sleep 18; echo after:; " + ns + "ip -4 -o addr show eth0",
+        ns + "ip -4 -o addr show eth0; sleep 24; echo after:; " + ns + "ip -4 -o addr show eth0",
         std::chrono::seconds(60));
 
     ASSERT_EQ(r.exitCode, 0) << r.err;
