@@ -27,6 +27,7 @@ namespace {
 
 constexpr const char *kSocketName = "/.bp.sock";
 constexpr const char *kOpaqueSocketKey = "builtin.socketpath";
+constexpr const char *kOpaqueTransparentKey = "builtin.source-ip-transparent";
 constexpr int64_t kMaxIdleSeconds = 86400;
 
 Poco::JSON::Object::Ptr parseObject(const std::string &json, const char *what) {
@@ -77,11 +78,7 @@ void destroy(rkp_instance *instance) {
 int initParent(rkp_instance *inst, const rkp_port_context *ctx, const rkp_sink *opaque,
                rkp_error *err) {
     return rkp::guard(err, [&] {
-        if (ctx != nullptr && ctx->source_ip_transparent != 0) {
-            rkp::log(inst->host, RKP_LOG_DEBUG,
-                     "source IP transparency is not implemented: servers inside see a "
-                     "namespace-local source address");
-        }
+        bool transparent = ctx != nullptr && ctx->source_ip_transparent != 0;
         std::string path = std::string(inst->host->state_dir) + kSocketName;
         auto parent = std::make_unique<rkbuiltin::ParentForwarder>(inst->host, inst->config);
         int rc = parent->init(path, err);
@@ -92,6 +89,7 @@ int initParent(rkp_instance *inst, const rkp_port_context *ctx, const rkp_sink *
 
         Poco::JSON::Object object;
         object.set(kOpaqueSocketKey, path);
+        object.set(kOpaqueTransparentKey, transparent ? "true" : "false");
         std::ostringstream text;
         object.stringify(text);
         rkp::sinkWrite(opaque, text.str());
@@ -118,8 +116,9 @@ int initChild(rkp_instance *inst, const char *opaqueJson, const char *detachedNe
             return rkp::setError(err, -EINVAL, "init child: opaque object lacks %s",
                                  kOpaqueSocketKey);
         }
+        bool transparent = object->optValue<std::string>(kOpaqueTransparentKey, "") == "true";
         auto child = std::make_unique<rkbuiltin::ChildDialer>(inst->host);
-        int rc = child->init(path, detachedNetnsPath, err);
+        int rc = child->init(path, detachedNetnsPath, transparent, err);
         if (rc < 0) {
             return rc;
         }
@@ -211,7 +210,7 @@ const rkp_plugin kPlugin = {
     "builtin",
     "1.0.0",
     "forwards published ports from the parent process: splice(2) for TCP, flows for UDP",
-    RKP_SUP_TCP | RKP_SUP_UDP | RKP_SUP_IPV6 | RKP_SUP_DETACH_NETNS,
+    RKP_SUP_TCP | RKP_SUP_UDP | RKP_SUP_IPV6 | RKP_SUP_DETACH_NETNS | RKP_SUP_SOURCE_IP,
     RKP_NEED_NETNS | RKP_NEED_PARENT_LOOP | RKP_NEED_CHILD_LOOP,
     nullptr,
     "tcp tcp4 tcp6 udp udp4 udp6",

@@ -61,11 +61,13 @@ public:
     std::string what;
 };
 
-ChildDialer::ChildDialer(const rkp_host *host) : host_(host) {}
+ChildDialer::ChildDialer(const rkp_host *host) : host_(host), transparent_(host) {}
 
 ChildDialer::~ChildDialer() = default;
 
-int ChildDialer::init(const std::string &socketPath, const char *netnsPath, rkp_error *err) {
+int ChildDialer::init(const std::string &socketPath, const char *netnsPath, bool sourceTransparent,
+                      rkp_error *err) {
+    transparent_.setEnabled(sourceTransparent);
     if (netnsPath != nullptr && netnsPath[0] != '\0') {
         netns_.reset(open(netnsPath, O_RDONLY | O_CLOEXEC));
         if (!netns_.valid()) {
@@ -174,24 +176,47 @@ void ChildDialer::dial(const DialRequest &request) {
     SocketAddress target = SocketAddress::fromRaw(
         reinterpret_cast<const sockaddr *>(&request.address), request.addressLength);
 
-    Fd s = openSocket(request.transport, family);
+    SocketAddress client;
+    if (request.sourceLength > 0 && request.sourceLength <= sizeof(sockaddr_storage)) {
+        client = SocketAddress::fromRaw(reinterpret_cast<const sockaddr *>(&request.source),
+                                        request.sourceLength);
+    }
+    Fd s = transparent_.open(request.transport, client, target);
+    int rc = s.valid() ? startConnect(s, target) : -EBADF;
+    if (s.valid() && rc < 0 && rc != -EINPROGRESS && rc != -ECONNREFUSED) {
+        // For example the same client port still in TIME_WAIT inside: dial plainly instead.
+        if (rkp::logEnabled(host_, RKP_LOG_TRACE)) {
+            rkp::log(host_, RKP_LOG_TRACE, "transparent %s from %s failed, dialing plainly: %s",
+                     describe(request, target).c_str(), client.toString().c_str(),
+                     errnoText(rc).c_str());
+        }
+        s.reset();
+    }
     if (!s.valid()) {
-        int saved = errno;
-        queueReply(request.id, Fd(), -saved,
-                   describe(request, target) + ": socket: " + errnoText(saved));
-        return;
+        s = openSocket(request.transport, family);
+        if (!s.valid()) {
+            int saved = errno;
+            queueReply(request.id, Fd(), -saved,
+                       describe(request, target) + ": socket: " + errnoText(saved));
+            return;
+        }
+        rc = startConnect(s, target);
     }
 
-    if (connect(s.get(), target.raw(), target.length) == 0) {
+    if (rc == 0) {
         queueReply(request.id, std::move(s), 0, "");
         return;
     }
-    if (errno != EINPROGRESS) {
-        int saved = errno;
-        queueReply(request.id, Fd(), -saved, describe(request, target) + ": " + errnoText(saved));
+    if (rc != -EINPROGRESS) {
+        queueReply(request.id, Fd(), rc, describe(request, target) + ": " + errnoText(rc));
         return;
     }
     watchConnect(request.id, std::move(s), describe(request, target));
+}
+
+// 0, -EINPROGRESS or another negative errno.
+int ChildDialer::startConnect(const Fd &socket, const SocketAddress &target) {
+    return connect(socket.get(), target.raw(), target.length) == 0 ? 0 : -errno;
 }
 
 // Waits in the loop for a TCP connect in progress; finishConnect() answers.

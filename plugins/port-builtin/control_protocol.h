@@ -3,9 +3,11 @@
 // One SOCK_SEQPACKET unix connection per run, opened by the child half to the socket the parent
 // half listens on (<state dir>/.bp.sock). Each record is one fixed-size struct: the parent sends
 // DialRequest, the child answers each with one DialReply carrying the connected socket as
-// SCM_RIGHTS ancillary data, or an error text instead. Requests are tagged with an id, so many
-// may be outstanding and replies may come back in any order. Both halves are the same shared
-// object, so the layouts always match; the version field guards against a mismatched pair.
+// SCM_RIGHTS ancillary data, or an error text instead. A request also carries the client's
+// address, so that the child half can dial from it (transparent_source.h). Requests are tagged
+// with an id, so many may be outstanding and replies may come back in any order. Both halves
+// are the same shared object, so the layouts always match; the version field guards against a
+// mismatched pair.
 #pragma once
 
 #include <sys/socket.h>
@@ -17,7 +19,7 @@
 
 namespace rkbuiltin {
 
-constexpr uint32_t kControlVersion = 1;
+constexpr uint32_t kControlVersion = 2;
 
 constexpr uint32_t kTransportTcp = 1;
 constexpr uint32_t kTransportUdp = 2;
@@ -29,6 +31,9 @@ struct DialRequest {
     uint32_t addressLength = 0;
     uint32_t reserved = 0;
     sockaddr_storage address{};  // where to connect inside the namespace
+    uint32_t sourceLength = 0;   // 0: the client's address is unknown
+    uint32_t reserved2 = 0;
+    sockaddr_storage source{};  // the client's address and port, as the parent half saw it
 };
 
 struct DialReply {

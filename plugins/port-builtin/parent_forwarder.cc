@@ -280,7 +280,7 @@ void ParentForwarder::deliver(uint64_t requestId, Fd socket, int error,
 }
 
 void ParentForwarder::requestDial(uint64_t portId, uint64_t token, uint32_t transport,
-                                  const SocketAddress &target) {
+                                  const SocketAddress &target, const SocketAddress &source) {
     uint64_t id = nextRequestId_++;
     pending_.emplace(
         id, Pending{portId, token, transport, target, loop_.nowMs() + config_.dialTimeoutMs});
@@ -290,6 +290,8 @@ void ParentForwarder::requestDial(uint64_t portId, uint64_t token, uint32_t tran
     request.id = id;
     request.addressLength = target.length;
     request.address = target.storage;
+    request.sourceLength = source.length;
+    request.source = source.storage;
     outbox_.push_back(request);
     flushRequests();
 }

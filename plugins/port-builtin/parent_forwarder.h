@@ -111,7 +111,7 @@ private:
     void shutdownAll();
 
     void requestDial(uint64_t portId, uint64_t token, uint32_t transport,
-                     const SocketAddress &target) override;
+                     const SocketAddress &target, const SocketAddress &source) override;
     void wantSweepAt(uint64_t deadlineMs) override;
     int64_t nextDeadlineMs() override;
     void afterEvents(uint64_t nowMs) override;

@@ -21,10 +21,12 @@ class DialService {
 public:
     virtual ~DialService() = default;
     // Asks the child half for a socket connected to target (transport kTransportTcp or
-    // kTransportUdp). The answer arrives later as onDialResult(token, ...) on the port with
-    // portId, on the loop thread; never if that port was removed in between.
+    // kTransportUdp) on behalf of the client at source (length 0 when unknown), which the child
+    // half dials from when source IP transparency applies. The answer arrives later as
+    // onDialResult(token, ...) on the port with portId, on the loop thread; never if that port
+    // was removed in between.
     virtual void requestDial(uint64_t portId, uint64_t token, uint32_t transport,
-                             const SocketAddress &target) = 0;
+                             const SocketAddress &target, const SocketAddress &source) = 0;
     // Makes the loop call PortForwarder::sweep() on every port at or soon after deadlineMs.
     virtual void wantSweepAt(uint64_t deadlineMs) = 0;
 };

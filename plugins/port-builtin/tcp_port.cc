@@ -149,7 +149,10 @@ void TcpPort::onEvents(uint32_t) {
 
 // Accepts one client and asks for its backend. False when there is nothing more to accept now.
 bool TcpPort::acceptOne() {
-    int fd = accept4(plan_.listener.get(), nullptr, nullptr, SOCK_NONBLOCK | SOCK_CLOEXEC);
+    sockaddr_storage peer{};
+    socklen_t peerLength = sizeof(peer);
+    int fd = accept4(plan_.listener.get(), reinterpret_cast<sockaddr *>(&peer), &peerLength,
+                     SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) {
         switch (errno) {
             case EAGAIN:
@@ -173,7 +176,8 @@ bool TcpPort::acceptOne() {
         rkp::log(ctx_.host, RKP_LOG_TRACE, "%s: accepted connection %llu", plan_.name.c_str(),
                  static_cast<unsigned long long>(token));
     }
-    ctx_.dialer.requestDial(plan_.id, token, kTransportTcp, plan_.target);
+    SocketAddress source = SocketAddress::fromRaw(reinterpret_cast<sockaddr *>(&peer), peerLength);
+    ctx_.dialer.requestDial(plan_.id, token, kTransportTcp, plan_.target, source);
     return true;
 }
 

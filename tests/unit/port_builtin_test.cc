@@ -658,7 +658,8 @@ TEST_F(PortBuiltinTest, DescriptorDeclaresWhatTheHostChecks) {
     EXPECT_EQ(std::string(p->name), "builtin");
     EXPECT_EQ(p->kind, RKP_KIND_PORT);
     EXPECT_EQ(p->abi_major, RKP_ABI_MAJOR);
-    EXPECT_EQ(p->supports, RKP_SUP_TCP | RKP_SUP_UDP | RKP_SUP_IPV6 | RKP_SUP_DETACH_NETNS);
+    EXPECT_EQ(p->supports,
+              RKP_SUP_TCP | RKP_SUP_UDP | RKP_SUP_IPV6 | RKP_SUP_DETACH_NETNS | RKP_SUP_SOURCE_IP);
     EXPECT_EQ(p->needs, RKP_NEED_NETNS | RKP_NEED_PARENT_LOOP | RKP_NEED_CHILD_LOOP);
     EXPECT_EQ(std::string(p->protos), "tcp tcp4 tcp6 udp udp4 udp6");
     EXPECT_EQ(p->net, nullptr);
@@ -712,8 +713,8 @@ TEST_F(PortBuiltinTest, ConfigIsValidated) {
 
 TEST_F(PortBuiltinTest, OpaqueNamesTheControlSocketInTheStateDir) {
     auto driver = start();
-    EXPECT_EQ(driver->opaque(),
-              R"({"builtin.socketpath":")" + driver->stateDir() + R"(/.bp.sock"})");
+    EXPECT_EQ(driver->opaque(), R"({"builtin.socketpath":")" + driver->stateDir() +
+                                    R"(/.bp.sock","builtin.source-ip-transparent":"false"})");
     struct stat st {};
     ASSERT_EQ(stat((driver->stateDir() + "/.bp.sock").c_str(), &st), 0);
     EXPECT_TRUE(S_ISSOCK(st.st_mode));
