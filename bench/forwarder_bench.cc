@@ -108,7 +108,8 @@ BENCHMARK(BM_SplicePump)->Arg(4 << 10)->Arg(64 << 10)->Arg(256 << 10);
 // Both halves of the driver in this process, a port on 127.0.0.1, and a server behind it.
 class Forwarding {
 public:
-    explicit Forwarding(void (*serve)(int fd, std::atomic<bool> *stop)) {
+    explicit Forwarding(void (*serve)(int fd, std::atomic<bool> *stop),
+                        rkbuiltin::ParentForwarder::Config config = {}) {
         char pattern[] = "/tmp/rkpbench-XXXXXX";
         dir_ = mkdtemp(pattern);
         host_.struct_size = sizeof(host_);
@@ -121,11 +122,10 @@ public:
         serverThread_ = std::thread([this, serve] { acceptLoop(serve); });
 
         rkp_error err{};
-        parent_ = std::make_unique<rkbuiltin::ParentForwarder>(
-            &host_, rkbuiltin::ParentForwarder::Config{});
+        parent_ = std::make_unique<rkbuiltin::ParentForwarder>(&host_, config);
         parent_->init(dir_ + "/.bp.sock", &err);
         child_ = std::make_unique<rkbuiltin::ChildDialer>(&host_);
-        child_->init(dir_ + "/.bp.sock", nullptr, &err);
+        child_->init(dir_ + "/.bp.sock", nullptr, /*sourceTransparent=*/false, &err);
         parentThread_ = std::thread([this] {
             rkp_error e{};
             parent_->run(quit_.get(), &e);
@@ -221,9 +221,11 @@ void sinkWithAcks(int fd, std::atomic<bool> *) {
 void BM_DirectStream(benchmark::State &state);
 
 // One long connection through the forwarder: client -> parent half -> server, 16 MiB per
-// iteration, acknowledged by the server.
+// iteration, acknowledged by the server. The argument is the forwarder's pipe size.
 void BM_ForwardedStream(benchmark::State &state) {
-    Forwarding forwarding(sinkWithAcks);
+    rkbuiltin::ParentForwarder::Config config;
+    config.pipeSize = static_cast<size_t>(state.range(0));
+    Forwarding forwarding(sinkWithAcks, config);
     if (!forwarding.ok()) {
         state.SkipWithError(forwarding.error().c_str());
         return;
@@ -251,7 +253,12 @@ void BM_ForwardedStream(benchmark::State &state) {
     state.SetBytesProcessed(static_cast<int64_t>(state.iterations()) *
                             static_cast<int64_t>(kStreamBlock));
 }
-BENCHMARK(BM_ForwardedStream)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ForwardedStream)
+    ->Arg(64 << 10)
+    ->Arg(256 << 10)
+    ->Arg(1 << 20)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 void BM_DirectStream(benchmark::State &state) {
     Fd server = listenLoopback();

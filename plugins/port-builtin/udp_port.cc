@@ -18,6 +18,17 @@ constexpr size_t kControlSize = CMSG_SPACE(sizeof(in6_pktinfo));
 constexpr size_t kMaxQueuedDatagrams = 64;  // per flow while its backend is being dialed
 constexpr int kRoundsPerWakeup = 4;         // batches per readiness report before other work runs
 constexpr size_t kMaxFlows = 4096;          // per port
+// Receive and send buffer requested for the host socket and each backend socket. The default
+// (net.core.rmem_default, usually 208 KiB) holds six 32 KiB datagrams, so a burst from a fast
+// sender overflows it while the loop serves other descriptors. The kernel caps the request at
+// net.core.rmem_max and wmem_max; the memory is only used while datagrams wait.
+constexpr int kSocketBuffer = 4 << 20;
+
+void enlargeBuffers(int fd) {
+    int size = kSocketBuffer;
+    setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size));
+    setsockopt(fd, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size));
+}
 
 // Points each header of a batch at its buffer, address and control space.
 void prepareBatch(UdpBuffers &buffers, mmsghdr *msgs, iovec *iov, sockaddr_storage *from,
@@ -138,6 +149,7 @@ int UdpPort::start() {
             setsockopt(fd, IPPROTO_IP, IP_PKTINFO, &one, sizeof(one));
         }
     }
+    enlargeBuffers(plan_.listener.get());
     return ctx_.loop.add(plan_.listener.get(), EPOLLIN, this);
 }
 
@@ -180,6 +192,7 @@ size_t UdpPort::receiveBatch() {
         onDatagram(from[i], msgs[i].msg_hdr.msg_namelen, msgs[i].msg_hdr, ctx_.udp.data[i],
                    msgs[i].msg_len);
     }
+    flushToBackend();
     return static_cast<size_t>(n);
 }
 
@@ -210,7 +223,7 @@ void UdpPort::onDatagram(const sockaddr_storage &from, socklen_t fromLength, con
     }
 
     if (flow->backend.valid()) {
-        sendToBackend(flow, data, length);
+        batchToBackend(flow, data, length);
     } else if (flow->queued.size() < kMaxQueuedDatagrams) {
         flow->queued.emplace_back(data, length);
     }
@@ -242,7 +255,9 @@ UdpPort::Flow *UdpPort::createFlow(const FlowKey &key, const sockaddr_storage &f
                      .toString()
                      .c_str());
     }
-    ctx_.dialer.requestDial(plan_.id, raw->token, kTransportUdp, plan_.target);
+    ctx_.dialer.requestDial(
+        plan_.id, raw->token, kTransportUdp, plan_.target,
+        SocketAddress::fromRaw(reinterpret_cast<const sockaddr *>(&from), fromLength));
     ctx_.dialer.wantSweepAt(ctx_.loop.nowMs() + ctx_.udpIdleTimeoutMs);
     return raw;
 }
@@ -255,6 +270,43 @@ void UdpPort::sendToBackend(Flow *flow, const char *data, size_t length) {
             return;
         }
     }
+}
+
+// Adds a datagram (in the shared receive buffers) to the batch for flow's backend; a datagram
+// of another flow first sends the batch so far, which keeps each client's datagrams in order.
+void UdpPort::batchToBackend(Flow *flow, const char *data, size_t length) {
+    if (batchFlow_ != flow) {
+        flushToBackend();
+        batchFlow_ = flow;
+    }
+    batchIov_[batchCount_] = {const_cast<char *>(data), length};
+    msghdr &h = batchMsgs_[batchCount_].msg_hdr;
+    h = msghdr{};
+    h.msg_iov = &batchIov_[batchCount_];
+    h.msg_iovlen = 1;
+    ++batchCount_;
+}
+
+void UdpPort::flushToBackend() {
+    size_t sent = 0;
+    size_t refusals = 0;
+    while (batchFlow_ != nullptr && sent < batchCount_) {
+        int n = sendmmsg(batchFlow_->backend.get(), batchMsgs_ + sent,
+                         static_cast<unsigned>(batchCount_ - sent), MSG_DONTWAIT);
+        if (n > 0) {
+            sent += static_cast<size_t>(n);
+            continue;
+        }
+        // ECONNREFUSED reports an ICMP error for an earlier datagram and clears it: the
+        // datagram is still unsent. Anything else (a full buffer) drops the rest, as a router
+        // would.
+        if (n < 0 && errno == ECONNREFUSED && refusals++ < batchCount_) {
+            continue;
+        }
+        break;
+    }
+    batchFlow_ = nullptr;
+    batchCount_ = 0;
 }
 
 void UdpPort::onDialResult(uint64_t token, Fd backend, int error, const std::string &message) {
@@ -276,6 +328,7 @@ void UdpPort::onDialResult(uint64_t token, Fd backend, int error, const std::str
     }
 
     flow->backend = std::move(backend);
+    enlargeBuffers(flow->backend.get());
     if (ctx_.loop.add(flow->backend.get(), EPOLLIN, flow) < 0) {
         closeFlow(flow);
         return;
