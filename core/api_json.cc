@@ -125,7 +125,7 @@ void appendValue(std::string &out, const Var &value, int indent, int depth);
 
 void appendNewline(std::string &out, int indent, int depth) {
     out += '\n';
-    out.append(static_cast<size_t>(indent * depth), ' ');
+    out.append(static_cast<size_t>(indent) * static_cast<size_t>(depth), ' ');
 }
 
 void appendObject(std::string &out, const Object &object, int indent, int depth) {
@@ -320,7 +320,7 @@ Result<InfoView::Network> networkFromJson(const Var &value) {
     }
     InfoView::Network net;
     std::optional<std::vector<std::string>> dns;
-    for (Status s :
+    for (const Status &s :
          {readString(**object, "driver", &net.driver), readStringArray(**object, "dns", &dns),
           readString(**object, "childIP", &net.childIP),
           readBool(**object, "dynamicChildIP", &net.dynamicChildIP)}) {
@@ -338,7 +338,7 @@ Result<InfoView::Port> portFromJson(const Var &value) {
         return object.status();
     }
     InfoView::Port port;
-    for (Status s :
+    for (const Status &s :
          {readString(**object, "driver", &port.driver),
           readStringArray(**object, "protos", &port.protos),
           readBool(**object, "disallowLoopbackChildIP", &port.disallowLoopbackChildIP)}) {

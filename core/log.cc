@@ -35,7 +35,9 @@ void initLogging(const std::string &role, bool debug) {
 
 std::shared_ptr<spdlog::logger> logger(const std::string &component) {
     std::lock_guard<std::mutex> lock(gMutex);
-    if (auto existing = spdlog::get(component)) return existing;
+    if (auto existing = spdlog::get(component)) {
+        return existing;
+    }
 
     // Synchronous, unbuffered stderr: the process may fork or exit at any point, and a line
     // buffered in a thread would be lost or printed twice.

@@ -26,7 +26,8 @@ namespace fs = std::filesystem;
 constexpr const char *kBuiltInPath = "(built in)";
 
 // Sizes of the 1.0 structs: the end of their last 1.0 member. Written this way, they stay right
-// when later minors append members.
+// when later minors append members. (rkp_plugin::port is a pointer: its size is meant.)
+// NOLINTNEXTLINE(bugprone-sizeof-expression)
 constexpr size_t kPluginSizeV10 = offsetof(rkp_plugin, port) + sizeof(rkp_plugin::port);
 constexpr size_t kNetOpsSizeV10 = offsetof(rkp_net_ops, info) + sizeof(rkp_net_ops::info);
 constexpr size_t kPortOpsSizeV10 = offsetof(rkp_port_ops, info) + sizeof(rkp_port_ops::info);

@@ -36,7 +36,9 @@ public:
 
     // Returns a copy whose message is "<context>: <message>"; ok() stays ok().
     Status wrap(const std::string &context) const {
-        if (ok()) return *this;
+        if (ok()) {
+            return *this;
+        }
         return error(context + ": " + message_, code_);
     }
 

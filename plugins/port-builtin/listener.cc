@@ -81,7 +81,7 @@ int unprivilegedPortStart() {
     if (!file.valid() || read(file.get(), text, sizeof(text) - 1) <= 0) {
         return -1;
     }
-    return std::atoi(text);
+    return std::atoi(text);  // NOLINT(cert-err34-c): the kernel writes a decimal number
 }
 
 // Fills err for a failed bind, explaining privileged ports the way upstream does (but always

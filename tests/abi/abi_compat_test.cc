@@ -58,7 +58,8 @@ TEST(AbiCompatTest, FrozenPluginLoads) {
     EXPECT_EQ(info.abiMajor, 1);
     EXPECT_EQ(info.abiMinor, 0);
     EXPECT_EQ(info.name, "v10-good");
-    // The 1.0 size, whatever later minors append to the current header.
+    // The 1.0 size, whatever later minors append to the current header (port is a pointer).
+    // NOLINTNEXTLINE(bugprone-sizeof-expression)
     EXPECT_EQ(info.descriptor->struct_size, offsetof(rkp_plugin, port) + sizeof(rkp_plugin::port));
 }
 

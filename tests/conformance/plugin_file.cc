@@ -12,7 +12,8 @@ namespace rkp::conformance {
 
 namespace {
 
-// 1.0 sizes: the end of each struct's last 1.0 member.
+// 1.0 sizes: the end of each struct's last 1.0 member. (rkp_plugin::port is a pointer.)
+// NOLINTNEXTLINE(bugprone-sizeof-expression)
 constexpr size_t kPluginSizeV10 = offsetof(rkp_plugin, port) + sizeof(rkp_plugin::port);
 constexpr size_t kNetOpsSizeV10 = offsetof(rkp_net_ops, info) + sizeof(rkp_net_ops::info);
 constexpr size_t kPortOpsSizeV10 = offsetof(rkp_port_ops, info) + sizeof(rkp_port_ops::info);

@@ -21,6 +21,7 @@
 #include <Poco/JSON/Object.h>
 #include <Poco/JSON/Parser.h>
 
+#include <algorithm>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -108,10 +109,10 @@ uint16_t freeTcpPort() {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t length = sizeof(addr);
-    bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
-    getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &length);
+    bool bound = bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0 &&
+                 getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &length) == 0;
     close(fd);
-    return ntohs(addr.sin_port);
+    return bound ? ntohs(addr.sin_port) : 0;
 }
 
 // The installation and the two builds of the example, made once per test program.
@@ -246,7 +247,7 @@ TEST_F(SdkInstallTest, PkgConfigPointsIntoThePrefix) {
     RunResult cflags = asUser({"pkg-config", "--cflags", "rootlesskit-plugin"}, env);
     EXPECT_NE(cflags.out.find("-fvisibility=hidden"), std::string::npos) << cflags.out;
     std::string include = trimmed(cflags.out.substr(cflags.out.find("-I") + 2));
-    include = include.substr(0, include.find(' '));
+    include.erase(std::min(include.find(' '), include.size()));
     EXPECT_EQ(canonical(include), canonical(sdk().prefix() + "/include"));
 }
 

@@ -70,8 +70,9 @@ static void echoLoop(int fd) {
 }
 
 int main(int argc, char **argv) {
-    int port = argc == 2 ? atoi(argv[1]) : 0;
-    if (port <= 0 || port > 65535) {
+    char *end = NULL;
+    long parsed = argc == 2 ? strtol(argv[1], &end, 10) : 0;
+    if (parsed <= 0 || parsed > 65535 || *end != '\0') {
         fprintf(stderr, "usage: rk-udp-echo PORT (1-65535)\n");
         return 1;
     }
@@ -80,6 +81,7 @@ int main(int argc, char **argv) {
         return 1;
     }
 
+    int port = (int)parsed;
     int fd = bindUdp(port);
     if (fd < 0) {
         fprintf(stderr, "rk-udp-echo: bind 0.0.0.0:%d/udp: %s\n", port, strerror(errno));

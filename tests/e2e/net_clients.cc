@@ -120,7 +120,7 @@ RawHttpReply parseReply(const std::string &raw) {
         headEnd == std::string::npos) {
         return reply;
     }
-    reply.status = std::atoi(raw.substr(9, 3).c_str());
+    reply.status = static_cast<int>(std::strtol(raw.substr(9, 3).c_str(), nullptr, 10));
     reply.headers = headEnd > statusEnd ? raw.substr(statusEnd + 2, headEnd - statusEnd - 2) : "";
     reply.body = raw.substr(headEnd + 4);
     if (isChunked(reply.headers)) {

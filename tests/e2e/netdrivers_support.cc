@@ -162,8 +162,11 @@ std::string udpExchange(int port, const std::string &datagram, std::chrono::mill
     addr.sin_family = AF_INET;
     addr.sin_port = htons(static_cast<uint16_t>(port));
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
     std::string reply;
+    if (connect(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) != 0) {
+        close(fd);
+        return reply;
+    }
     auto deadline = std::chrono::steady_clock::now() + timeout;
     while (reply.empty() && std::chrono::steady_clock::now() < deadline) {
         (void)!send(fd, datagram.data(), datagram.size(), 0);
@@ -186,10 +189,10 @@ int freePort(bool udp) {
     addr.sin_family = AF_INET;
     addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
     socklen_t len = sizeof(addr);
-    bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
-    getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len);
+    bool bound = bind(fd, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0 &&
+                 getsockname(fd, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
     close(fd);
-    return ntohs(addr.sin_port);
+    return bound ? ntohs(addr.sin_port) : 0;
 }
 
 std::vector<pid_t> processesWithArgument(const std::string &needle) {

@@ -62,7 +62,7 @@ std::string missingPrerequisite() {
     return "";
 }
 
-std::string withPort(std::string spec, int port) {
+std::string withPort(const std::string &spec, int port) {
     return std::regex_replace(spec, std::regex("PORT"), std::to_string(port));
 }
 

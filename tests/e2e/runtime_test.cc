@@ -272,7 +272,7 @@ TEST(RuntimeTest, TerminalInterruptReachesTheCommandOnce) {
     for (const std::vector<std::string> &flags :
          {std::vector<std::string>{"--reaper=false"}, {"--pidns", "--reaper=true"}}) {
         TempDir tmp;
-        std::string dir = tmp.path();
+        const std::string &dir = tmp.path();
         std::string inner = "trap 'echo INT >> " + dir + "/marker' INT; touch " + dir +
                             "/ready; sleep 3 & wait; sleep 1; touch " + dir + "/done";
         std::string command = binPath("rootlesskit");
@@ -410,7 +410,7 @@ TEST(RuntimeTest, EnvironmentGainsOnlyTheThreeVariables) {
         "ROOTLESSKIT_PARENT_EGID=" + std::to_string(user->gid),
     };
     EXPECT_EQ(inside, expected);
-    EXPECT_EQ(stateDir.rfind("/", 0), 0u) << stateDir;
+    EXPECT_EQ(stateDir.rfind('/', 0), 0u) << stateDir;
 }
 
 TEST(RuntimeTest, NoDescriptorAboveStderrReachesTheCommand) {

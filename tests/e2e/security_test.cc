@@ -141,10 +141,11 @@ public:
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         socklen_t length = sizeof addr;
-        bind(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr);
-        listen(fd_, 16);
-        getsockname(fd_, reinterpret_cast<sockaddr *>(&addr), &length);
-        port_ = ntohs(addr.sin_port);
+        // Port 0 when any step fails: the test's port request is then refused, visibly.
+        bool ready = bind(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof addr) == 0 &&
+                     listen(fd_, 16) == 0 &&
+                     getsockname(fd_, reinterpret_cast<sockaddr *>(&addr), &length) == 0;
+        port_ = ready ? ntohs(addr.sin_port) : 0;
     }
     ~HostListener() { close(fd_); }
     int port() const { return port_; }

@@ -39,12 +39,10 @@ public:
         addr.sin_family = AF_INET;
         addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
         socklen_t len = sizeof(addr);
-        bind(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr));
-        if (type == SOCK_STREAM) {
-            listen(fd_, 1);
-        }
-        getsockname(fd_, reinterpret_cast<sockaddr *>(&addr), &len);
-        port_ = ntohs(addr.sin_port);
+        bool ready = bind(fd_, reinterpret_cast<sockaddr *>(&addr), sizeof(addr)) == 0 &&
+                     (type != SOCK_STREAM || listen(fd_, 1) == 0) &&
+                     getsockname(fd_, reinterpret_cast<sockaddr *>(&addr), &len) == 0;
+        port_ = ready ? ntohs(addr.sin_port) : 0;
     }
     ~BoundSocket() { close(); }
     void close() {
