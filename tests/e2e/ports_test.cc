@@ -355,6 +355,9 @@ TEST_P(PortDriverTest, BadRequestsAreRefusedAndKeepTheMapping) {
     RawHttpReply added = rawHttp(run->apiSocket(), "POST", "/v1/ports", spec);
     ASSERT_EQ(added.status, 201) << added.body;
     std::string id = std::regex_replace(added.body, std::regex("^\\{\"id\":([0-9]+),.*"), "$1");
+    // The server inside may start after the API: the mapping must work before the bad requests,
+    // so that the check after them means they left it alone.
+    ASSERT_TRUE(eventuallyServes("127.0.0.1", port)) << run->process().errSoFar();
 
     struct BadRequest {
         std::string method, target, body;
