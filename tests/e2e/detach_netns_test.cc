@@ -51,7 +51,7 @@ protected:
     }
 };
 
-// The command: the driver's address shows up in the detached namespace.
+// The documented --detach-netns use: the driver's address shows up in the detached namespace.
 TEST_F(DetachNetnsE2eTest, Slirp4netnsConfiguresTheDetachedNamespace) {
     requireSlirp4netns();
     RunResult r = runInside({"--net=slirp4netns", "--detach-netns", "--disable-host-loopback"},

@@ -174,7 +174,7 @@ INSTANTIATE_TEST_SUITE_P(Netns, LxcUserNicE2eTest, ::testing::Values(false, true
                              return info.param ? "Detached" : "Attached";
                          });
 
-// The command: the shipped profile (with /etc copied up) gives eth0 a leased address.
+// The shipped lxc-user-nic profile (with /etc copied up) gives eth0 a leased address.
 TEST_F(LxcUserNicTest, ProfileGivesEth0ALeasedAddress) {
     std::vector<std::string> argv = {binPath("rootlesskit"),
                                      "--profile",

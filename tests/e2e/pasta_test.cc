@@ -377,7 +377,7 @@ TEST_F(PastaE2eTest, PastaDeathEndsTheRunWithOneError) {
     });
 }
 
-// The first command: the shipped profile, busybox httpd inside, curl on the host.
+// The shipped pasta profile as a user runs it: busybox httpd inside, curl on the host.
 TEST_F(PastaE2eTest, ProfileServesAPageOnTheHostsLoopback) {
     if (!haveCommand("busybox")) {
         GTEST_SKIP() << "busybox is not installed";
