@@ -29,6 +29,7 @@
 
 #include "core/netlink.h"
 #include "rootlesskit/rkp.h"
+#include "tests/unit/builtin_test_host.h"
 
 namespace {
 
@@ -38,59 +39,10 @@ constexpr uint16_t kUdpPort = 18002;
 constexpr uint16_t kDualStackTcpPort = 18003;
 constexpr uint16_t kDualStackUdpPort = 18004;
 
-const rkp_plugin *plugin() {
-    static const rkp_plugin *descriptor = [] {
-        void *handle = dlopen(RK_TEST_PLUGIN_DIR "/rkp-port-builtin.so", RTLD_NOW | RTLD_LOCAL);
-        if (handle == nullptr) {
-            return static_cast<const rkp_plugin *>(nullptr);
-        }
-        auto entry = reinterpret_cast<rkp_plugin_entry_fn>(dlsym(handle, RKP_PLUGIN_ENTRY_SYMBOL));
-        return entry != nullptr ? entry(RKP_ABI_MAJOR, RKP_ABI_MINOR) : nullptr;
-    }();
-    return descriptor;
-}
-
-void appendToString(void *ctx, const char *data, size_t len) {
-    static_cast<std::string *>(ctx)->append(data, len);
-}
-
-rkp_error newError() {
-    rkp_error err{};
-    err.struct_size = sizeof(err);
-    return err;
-}
-
-// The services a host gives one instance; keeps the warnings.
-class Host {
-public:
-    Host(uint32_t side, const std::string &stateDir) : stateDir_(stateDir) {
-        host_.struct_size = sizeof(rkp_host);
-        host_.abi_major = RKP_ABI_MAJOR;
-        host_.abi_minor = RKP_ABI_MINOR;
-        host_.side = side;
-        host_.ctx = this;
-        host_.state_dir = stateDir_.c_str();
-        host_.log = [](void *ctx, uint32_t level, const char *msg) {
-            auto *self = static_cast<Host *>(ctx);
-            if (level >= RKP_LOG_WARN) {
-                std::lock_guard<std::mutex> lock(self->mutex_);
-                self->warnings_.push_back(msg);
-            }
-        };
-        host_.log_enabled = [](void *, uint32_t level) { return level >= RKP_LOG_WARN ? 1 : 0; };
-    }
-    const rkp_host *get() const { return &host_; }
-    std::vector<std::string> warnings() {
-        std::lock_guard<std::mutex> lock(mutex_);
-        return warnings_;
-    }
-
-private:
-    std::string stateDir_;
-    rkp_host host_{};
-    std::mutex mutex_;
-    std::vector<std::string> warnings_;
-};
+using builtin_test::appendToString;
+using builtin_test::newError;
+using builtin_test::plugin;
+using builtin_test::TestHost;
 
 // A network namespace of the test's own with lo up, and loAddress (IPv4, /32) on lo unless
 // empty.
@@ -233,7 +185,7 @@ public:
 
     const std::string &failure() const { return failure_; }
     const std::string &opaque() const { return opaque_; }
-    std::vector<std::string> childWarnings() { return childHost_.warnings(); }
+    std::vector<std::string> childWarnings() { return childHost_.linesAtLeast(RKP_LOG_WARN); }
 
     // Publishes parentIp:parentPort (proto "tcp" or "udp") to 127.0.0.1:kServerPort inside.
     std::string addPort(uint64_t id, const std::string &proto, const char *parentIp,
@@ -264,8 +216,8 @@ private:
     }
 
     std::string dir_;
-    Host parentHost_;
-    Host childHost_;
+    TestHost parentHost_;
+    TestHost childHost_;
     Netns &outside_;
     rkp_instance *parent_ = nullptr;
     rkp_instance *child_ = nullptr;
