@@ -580,6 +580,15 @@ void ChildRun::runCommand() {
     logger("core")->debug("command exited: {}", waitStatusText(status));
     stop();
 
+    // Upstream's two-line report of a failed command starts here, in the child's own words; the
+    // parent adds "child exited: ..." once it has the exit message.
+    std::string command = "command [" + joinArgs(options_.command) + "] exited: ";
+    if (WIFSIGNALED(status)) {
+        reportError(command + "signal: " + signalText(WTERMSIG(status)));
+    } else if (WEXITSTATUS(status) != 0) {
+        reportError(command + "exit status " + std::to_string(WEXITSTATUS(status)));
+    }
+
     Poco::JSON::Object message;
     message.set("type", "exit");
     if (WIFSIGNALED(status)) {

@@ -61,8 +61,9 @@ std::vector<FlagSpec> buildFlags() {
          "slave or rslave.",
          &O::propagation, true, checkPropagation, nullptr},
         {"net", 0, "Network",
-         "Network driver: host, none, pasta, slirp4netns, vpnkit, lxc-user-nic, "
-         "gvisor-tap-vsock or another installed plugin (see \"rootlesskit plugins list\").",
+         "Network driver: host, none, pasta, slirp4netns, lxc-user-nic or another installed "
+         "plugin (see \"rootlesskit plugins list\"; no vpnkit or gvisor-tap-vsock plugin "
+         "ships).",
          &O::net, true, nullptr, nullptr},
         {"mtu", 0, "Network", "MTU of the namespace's interface; 0 picks the driver's default.",
          &O::mtu, true, nullptr, checkMtu},
@@ -98,8 +99,8 @@ std::vector<FlagSpec> buildFlags() {
         {"vpnkit-binary", 0, "Network [vpnkit]", "Path or name (looked up in PATH) of vpnkit.",
          &O::vpnkitBinary, true, nullptr, nullptr},
         {"port-driver", 0, "Port",
-         "Port driver: none, builtin, slirp4netns, implicit (pasta), gvisor-tap-vsock or "
-         "another installed plugin.",
+         "Port driver: none, builtin, slirp4netns, implicit (pasta) or another installed "
+         "plugin.",
          &O::portDriver, true, nullptr, nullptr},
         {"publish", 'p', "Port",
          "Publish a port, PARENTIP:PARENTPORT:[CHILDIP:]CHILDPORT/PROTO such as "
@@ -326,9 +327,15 @@ Status checkEvacuateCgroup2(const std::string &group) {
     if (group.empty()) {
         return Status();
     }
-    if (group.find('/') != std::string::npos || group == "." || group == "..") {
-        return Status::error("evacuate-cgroup2 must be a single cgroup name without \"/\", got " +
-                             inQuotes(group));
+    // Upstream's text for "/"; "." and ".." would leave the caller's group, so they are refused
+    // too, in the same words.
+    if (group.find('/') != std::string::npos) {
+        return Status::error("unexpected evacuation group name " + inQuotes(group) +
+                             ": must not contain \"/\"");
+    }
+    if (group == "." || group == "..") {
+        return Status::error("unexpected evacuation group name " + inQuotes(group) +
+                             ": must be a cgroup name, not \".\" or \"..\"");
     }
     return Status();
 }

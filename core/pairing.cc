@@ -103,7 +103,28 @@ Status portImplicitRule(const Pairing &p) {
                                      others.empty() ? "" : " or " + others));
 }
 
-// 2. A port driver that only reports what the network forwards needs such a network.
+// 2. A namespace with no route out (the built-in "none": it declares neither forwarding of its
+// own nor a host loopback to block) pairs only with no port driver or one that reaches into
+// the namespace by itself. Networks that do reach the host fall through to rules 3 and 4,
+// whose texts name the network the port driver wants, as upstream's do.
+Status loopbackOnlyRule(const Pairing &p) {
+    constexpr uint64_t kNetNeeds = RKP_NEED_NET_IMPLICIT_PORTS | RKP_NEED_NET_HOSTFWD_API;
+    constexpr uint64_t kRouteOut =
+        RKP_SUP_IMPLICIT_PORTS | RKP_SUP_HOSTFWD_API | RKP_SUP_DISABLE_HOST_LOOPBACK;
+    if (!netNeeds(p, RKP_NEED_NETNS) || netHas(p, kRouteOut) || !portNeeds(p, kNetNeeds)) {
+        return Status();
+    }
+    std::vector<std::string> ports = {"\"none\""};
+    for (const PluginInfo &info : p.registry.all()) {
+        if (info.kind == "port" && info.refusal.empty() && (info.needs & kNetNeeds) == 0) {
+            ports.push_back("\"" + info.name + "\"");
+        }
+    }
+    return Status::error(fmt::format("network \"{}\" requires either port driver {}", p.net.name,
+                                     fmt::join(ports, " or ")));
+}
+
+// 3. A port driver that only reports what the network forwards needs such a network.
 Status netImplicitRule(const Pairing &p) {
     if (!portNeeds(p, RKP_NEED_NET_IMPLICIT_PORTS) || netHas(p, RKP_SUP_IMPLICIT_PORTS)) {
         return Status();
@@ -113,7 +134,7 @@ Status netImplicitRule(const Pairing &p) {
     return Status::error("port driver requires " + nets + " network");
 }
 
-// 3. A port driver that drives slirp4netns' API needs a network that serves it.
+// 4. A port driver that drives slirp4netns' API needs a network that serves it.
 Status hostfwdRule(const Pairing &p) {
     if (!portNeeds(p, RKP_NEED_NET_HOSTFWD_API) || netHas(p, RKP_SUP_HOSTFWD_API)) {
         return Status();
@@ -122,7 +143,7 @@ Status hostfwdRule(const Pairing &p) {
     return Status::error("port driver requires " + nets + " network");
 }
 
-// 4. A port driver with a child half needs a network namespace to reach into.
+// 5. A port driver with a child half needs a network namespace to reach into.
 Status netnsRule(const Pairing &p) {
     if (portNeeds(p, RKP_NEED_NETNS) && !netNeeds(p, RKP_NEED_NETNS)) {
         return Status::error("port driver requires non-host network");
@@ -189,7 +210,7 @@ using Rule = Status (*)(const Pairing &);
 
 // In upstream's order: the network's options, then the drivers, then what involves both.
 constexpr Rule kRules[] = {
-    cidrRule,        ifnameRule,  mtuRule,   ipv6Rule,        portImplicitRule,
+    cidrRule,        ifnameRule,      mtuRule,     ipv6Rule,  portImplicitRule, loopbackOnlyRule,
     netImplicitRule, hostfwdRule, netnsRule, detachNetnsRule, publishRule,
 };
 

@@ -45,14 +45,6 @@ namespace rootlesskit {
 
 namespace {
 
-std::string joinArgs(const std::vector<std::string> &args) {
-    std::string joined;
-    for (const std::string &arg : args) {
-        joined += (joined.empty() ? "" : " ") + arg;
-    }
-    return joined;
-}
-
 std::string readTrimmed(const std::string &path) {
     std::ifstream in(path);
     std::string text;
@@ -660,20 +652,17 @@ int ParentRun::exitCode() {
             return 1;
         }
     }
-    std::string command = "command [" + joinArgs(options_.command) + "] exited: ";
     std::string type = SyncChannel::typeOf(exitMessage_);
     if (type == "error") {
         reportError(SyncChannel::stringOf(exitMessage_, "message"));
         return 1;
     }
-    if (type == "exit" && exitMessage_->has("signal")) {
-        reportError(command + "signal: " + signalText(exitMessage_->getValue<int>("signal")));
-        return 255;
-    }
+    // The child has printed how the command ended; this line gives the child's own status, which
+    // is the command's exit code, or 255 when a signal ended it (upstream's choice).
     if (type == "exit") {
-        int code = exitMessage_->optValue<int>("code", 1);
+        int code = exitMessage_->has("signal") ? 255 : exitMessage_->optValue<int>("code", 1);
         if (code != 0) {
-            reportError(command + "exit status " + std::to_string(code));
+            reportError("child exited: exit status " + std::to_string(code));
         }
         return code;
     }

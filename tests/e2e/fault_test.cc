@@ -226,7 +226,13 @@ TEST_F(FaultTest, KilledCommandEndsTheRunWith255) {
 
     ASSERT_EQ(kill(command, SIGKILL), 0);
     RunResult result = run.endAndCheck({port});
-    expectOneErrorWith(result, 255, "signal: killed");
+    EXPECT_EQ(result.exitCode, 255) << result.err;
+    std::vector<std::string> errors = errorLines(result.err);
+    ASSERT_EQ(errors.size(), 2u) << result.err;
+    EXPECT_NE(errors[0].find("[rootlesskit:child ] error: command [sh -c "), std::string::npos)
+        << errors[0];
+    EXPECT_NE(errors[0].find("] exited: signal: killed"), std::string::npos) << errors[0];
+    EXPECT_EQ(errors[1], "[rootlesskit:parent] error: child exited: exit status 255");
 }
 
 TEST_F(FaultTest, KilledChildEndsTheRunWithOneError) {

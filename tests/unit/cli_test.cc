@@ -211,7 +211,10 @@ TEST(CliValidationTest, EvacuateCgroup2) {
     EXPECT_EQ(errorOf({"--evacuate-cgroup2=evac", "--cgroupns", "true"}),
               "evacuate-cgroup2 requires --pidns");
     EXPECT_EQ(errorOf({"--evacuate-cgroup2=a/b", "--cgroupns", "--pidns", "true"}),
-              "evacuate-cgroup2 must be a single cgroup name without \"/\", got \"a/b\"");
+              "unexpected evacuation group name \"a/b\": must not contain \"/\"");
+    EXPECT_EQ(errorOf({"--evacuate-cgroup2=..", "--cgroupns", "--pidns", "true"}),
+              "unexpected evacuation group name \"..\": "
+              "must be a cgroup name, not \".\" or \"..\"");
     // Explicitly empty means unset, as upstream: no requirement applies.
     EXPECT_EQ(optionsOf({"--evacuate-cgroup2=", "true"}).evacuateCgroup2, "");
     EXPECT_EQ(

@@ -137,20 +137,31 @@ TEST_F(PairingTest, PortImplicitMessageListsEveryImplicitPortPlugin) {
               "\"also-implicit\"");
 }
 
-// Rule 2: a port driver with RKP_NEED_NET_IMPLICIT_PORTS on a network without IMPLICIT_PORTS.
+// Rule 3: a port driver with RKP_NEED_NET_IMPLICIT_PORTS on a network without IMPLICIT_PORTS.
 TEST_F(PairingTest, ImplicitPortDriverRequiresAnImplicitNetwork) {
     EXPECT_EQ(check("slirp4netns", "implicit").message(), "port driver requires pasta network");
     EXPECT_EQ(check("host", "implicit").message(), "port driver requires pasta network");
-    EXPECT_EQ(check("none", "implicit").message(), "port driver requires pasta network");
 }
 
-// Rule 3: RKP_NEED_NET_HOSTFWD_API on a network without HOSTFWD_API.
+// Rule 4: RKP_NEED_NET_HOSTFWD_API on a network without HOSTFWD_API.
 TEST_F(PairingTest, HostfwdPortDriverRequiresAHostfwdNetwork) {
-    EXPECT_EQ(check("none", "slirp4netns").message(), "port driver requires slirp4netns network");
     EXPECT_EQ(check("host", "slirp4netns").message(), "port driver requires slirp4netns network");
+    // A network with a route to the host (lxc-user-nic declares this) gets the same text.
+    addNet("bridged", RKP_SUP_DISABLE_HOST_LOOPBACK | RKP_SUP_DYNAMIC_IP, RKP_NEED_NETNS);
+    EXPECT_EQ(check("bridged", "slirp4netns").message(),
+              "port driver requires slirp4netns network");
 }
 
-// Rule 4: a port driver with RKP_NEED_NETNS on a network without one.
+// Rule 2: a loopback-only namespace names the port drivers that can reach into it.
+TEST_F(PairingTest, LoopbackOnlyNetworkNamesThePortDriversThatPair) {
+    const std::string expected =
+        "network \"none\" requires either port driver \"none\" or \"builtin\"";
+    EXPECT_EQ(check("none", "slirp4netns").message(), expected);
+    EXPECT_EQ(check("none", "implicit").message(), expected);
+    EXPECT_TRUE(check("none", "builtin").ok());
+}
+
+// Rule 5: a port driver with RKP_NEED_NETNS on a network without one.
 TEST_F(PairingTest, NetnsPortDriverRequiresNonHostNetwork) {
     EXPECT_EQ(check("host", "builtin").message(), "port driver requires non-host network");
 }
@@ -165,7 +176,7 @@ TEST_F(PairingTest, RulesUseBitsNotNames) {
               "port driver requires pasta or mynet network");
 }
 
-// Rule 5: options against the declared bits.
+// Rule 6: options against the declared bits.
 TEST_F(PairingTest, CidrNeedsTheCidrCapability) {
     options_.cidr = "10.0.3.0/24";
     EXPECT_EQ(check("none", "none").message(), "custom cidr is not supported for --net=none");
