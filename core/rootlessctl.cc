@@ -456,6 +456,25 @@ std::string goQuote(const std::string &s) {
     return out + "\"";
 }
 
+// Upstream's flag library also takes long names after one dash ("-socket PATH", "-json");
+// CLI11 would read "-socket" as the short flags -s -o -c ..., so those become "--socket".
+std::vector<std::string> withDoubleDashes(const std::vector<std::string> &args) {
+    static const char *const kLongNames[] = {"debug", "socket", "version", "help", "json"};
+    std::vector<std::string> out;
+    for (const std::string &arg : args) {
+        if (arg == "--") {
+            out.insert(out.end(), args.begin() + static_cast<long>(out.size()), args.end());
+            break;
+        }
+        bool singleDash = arg.size() > 2 && arg[0] == '-' && arg[1] != '-';
+        std::string name = singleDash ? arg.substr(1, arg.find('=') - 1) : "";
+        bool known = std::find(std::begin(kLongNames), std::end(kLongNames), name) !=
+                     std::end(kLongNames);
+        out.push_back(singleDash && known ? "-" + arg : arg);
+    }
+    return out;
+}
+
 int run(const std::vector<std::string> &args, std::ostream &out, std::ostream &err) {
     CLI::App app("rootlessctl: client of the rootlesskit REST API", "rootlessctl");
     Flags flags;
@@ -463,7 +482,8 @@ int run(const std::vector<std::string> &args, std::ostream &out, std::ostream &e
 
     try {
         // CLI11 takes a vector in reverse order (it pops arguments from the back).
-        std::vector<std::string> reversed(args.rbegin(), args.rend());
+        std::vector<std::string> normalized = withDoubleDashes(args);
+        std::vector<std::string> reversed(normalized.rbegin(), normalized.rend());
         app.parse(reversed);
     } catch (const CLI::Success &e) {
         return app.exit(e, out, err);  // --help, --version

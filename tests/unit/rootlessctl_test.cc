@@ -363,6 +363,21 @@ TEST_F(RootlessctlTest, SocketFlagWinsOverTheStateDirectory) {
     EXPECT_EQ(r.exitCode, 0) << r.err;
 }
 
+// Upstream's flag library takes long names after one dash too; scripts use both spellings.
+TEST_F(RootlessctlTest, SingleDashLongFlagsWorkAsUpstreams) {
+    add("0.0.0.0:8080:80/tcp");
+    std::map<std::string, std::string> noStateDir = {{"ROOTLESSKIT_STATE_DIR", "/nonexistent"}};
+
+    CtlResult spaced = runCtl({"-socket", socket_, "list-ports", "-json"}, noStateDir);
+    CtlResult joined = runCtl({"-socket=" + socket_, "list-ports", "--json"}, noStateDir);
+
+    EXPECT_EQ(spaced.exitCode, 0) << spaced.err;
+    EXPECT_EQ(spaced.out.rfind(R"({"id":1,)", 0), 0u) << spaced.out;
+    EXPECT_EQ(joined.exitCode, 0) << joined.err;
+    EXPECT_EQ(joined.out, spaced.out);
+    EXPECT_EQ(runCtl({"-sockets", socket_, "list-ports"}, noStateDir).exitCode, 1);
+}
+
 TEST_F(RootlessctlTest, NoSocketAndNoStateDirectoryFails) {
     CtlResult r = runCtl({"list-ports"});
 
