@@ -92,6 +92,9 @@ timed "setup and build" setup_and_build
 # Upstream's Go rootlesskit and rootlessctl, into a scratch folder, for the interoperability
 # tests (tests/e2e/interop_test.cc); needs Debian's mirror.
 timed "upstream binaries" "$SRC_DIR/scripts/fetch-upstream.sh"
+# Both are prepared now (scripts/setup.sh ran scripts/setup-docker.sh): the rootless Docker and
+# interoperability tests fail, instead of skipping, when something they need is missing.
+export ROOTLESSKIT_TEST_REQUIRE_DOCKER=1 ROOTLESSKIT_TEST_REQUIRE_UPSTREAM=1
 ASAN_BUILD_DIR="${ASAN_BUILD_DIR:-$SRC_DIR/build-asan}"
 
 timed "test suite" run_suite "$BUILD_DIR"
