@@ -7,10 +7,11 @@
 #                        [LIBRARIES <libraries>...] [INSTALL_DESTINATION <dir>] [NO_INSTALL])
 #
 #   Builds rkp-<net|port>-<name>.so as a MODULE against RootlessKit::PluginSDK: C and C++ symbols
-#   hidden (only rkp_plugin_entry, marked RKP_EXPORT, is exported), inline functions hidden, and
-#   linked with -z defs so that a symbol missing at link time fails the build (a plugin can use
-#   nothing from the host program: every service comes through rkp_host). The target is named
-#   like the file, rkp-<net|port>-<name>.
+#   hidden, inline functions hidden, and linked with the version script rkp-plugin.map (beside
+#   this file), so that rkp_plugin_entry is the only symbol the module exports, and with -z defs
+#   so that a symbol missing at link time fails the build (a plugin can use nothing from the host
+#   program: every service comes through rkp_host). The target is named like the file,
+#   rkp-<net|port>-<name>.
 #
 #   Install destination, first that applies: INSTALL_DESTINATION; in this tree, the plugin
 #   directory relative to the install prefix (RK_PLUGIN_INSTALL_RELDIR); out of tree, the plugin
@@ -20,6 +21,10 @@
 #
 #   In this tree the module is written to RK_PLUGIN_BUILD_DIR, where a rootlesskit running from
 #   the build tree finds it.
+#
+#   Under the sanitizers (RK_SANITIZE, or -fsanitize in the compiler flags) the module is linked
+#   without -z defs: the sanitizer runtimes resolve their symbols in the executable.
+set(RK_PLUGIN_VERSION_SCRIPT "${CMAKE_CURRENT_LIST_DIR}/rkp-plugin.map")
 function(rootlesskit_add_plugin name)
   cmake_parse_arguments(ARG "NO_INSTALL" "KIND;INSTALL_DESTINATION" "SOURCES;LIBRARIES" ${ARGN})
   if(NOT ARG_KIND MATCHES "^(network|port)$")
@@ -48,6 +53,13 @@ function(rootlesskit_add_plugin name)
     set_target_properties(${target} PROPERTIES LIBRARY_OUTPUT_DIRECTORY "${RK_PLUGIN_BUILD_DIR}")
   endif()
   target_link_libraries(${target} PRIVATE RootlessKit::PluginSDK ${ARG_LIBRARIES})
+  # Beside this file; the variable set when it was included serves CMake before 3.17.
+  set(version_script "${CMAKE_CURRENT_FUNCTION_LIST_DIR}/rkp-plugin.map")
+  if(NOT CMAKE_CURRENT_FUNCTION_LIST_DIR)
+    set(version_script "${RK_PLUGIN_VERSION_SCRIPT}")
+  endif()
+  target_link_options(${target} PRIVATE "LINKER:--version-script=${version_script}")
+  set_property(TARGET ${target} APPEND PROPERTY LINK_DEPENDS "${version_script}")
   # The sanitizer runtimes resolve their symbols in the executable, which -z defs forbids.
   if(NOT "${CMAKE_C_FLAGS} ${CMAKE_CXX_FLAGS}" MATCHES "sanitize" AND NOT RK_SANITIZE)
     target_link_options(${target} PRIVATE "LINKER:-z,defs")

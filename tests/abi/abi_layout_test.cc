@@ -1,10 +1,14 @@
 // The plugin ABI only ever grows at its end: the frozen 1.0 header still matches its checked-in
-// table (sdk/abi/v1.0/layout.txt), the current header keeps every line of that table, and the
-// check catches the mutants the build derives from the current header.
+// table (sdk/abi/v1.0/layout.txt), the current header keeps every line of that table, no
+// constant reuses the value of another of its family, and the checks catch the mutants the build
+// derives from the current header.
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <fstream>
+#include <map>
+#include <regex>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -37,6 +41,43 @@ bool mentions(const std::vector<std::string> &lines, const std::string &text) {
     return std::any_of(lines.begin(), lines.end(), [&](const std::string &line) {
         return line.find(text) != std::string::npos;
     });
+}
+
+std::string readText(const std::string &path) {
+    std::ifstream in(path);
+    std::ostringstream text;
+    text << in.rdbuf();
+    return text.str();
+}
+
+// Constants of one family (RKP_SUP_*, RKP_KIND_*, ...) that share a value, and flag bits not
+// written as (UINT64_C(1) << N), one line each. The layout table only holds the 1.0 constants: a
+// constant appended later that reuses the value of another would pass it unseen.
+std::vector<std::string> reusedValues(const std::string &header) {
+    static const std::regex define(
+        R"(#define (RKP_(KIND|SIDE|LOG|PROTO|FAMILY|SUP|NEED)_[A-Z0-9_]+) ([^/\n]*[^/\s]))");
+    static const std::regex bit(R"(\(UINT64_C\(1\) << ([0-9]+)\))");
+    static const std::regex number(R"(([0-9]+)u)");
+    std::map<std::string, std::map<unsigned long, std::string>> seen;  // family -> value -> name
+    std::vector<std::string> problems;
+    for (std::sregex_iterator it(header.begin(), header.end(), define), end; it != end; ++it) {
+        std::string name = (*it)[1];
+        std::string family = (*it)[2];
+        std::string value = (*it)[3];
+        bool flags = family == "SUP" || family == "NEED";
+        std::smatch parsed;
+        if (!std::regex_match(value, parsed, flags ? bit : number)) {
+            problems.push_back(name + " is not written as " +
+                               (flags ? "(UINT64_C(1) << N)" : "Nu") + ": " + value);
+            continue;
+        }
+        unsigned long n = std::stoul(parsed[1]);
+        auto [earlier, fresh] = seen[family].emplace(n, name);
+        if (!fresh) {
+            problems.push_back(name + " reuses the value of " + earlier->second);
+        }
+    }
+    return problems;
 }
 
 class AbiLayoutTest : public testing::Test {
@@ -119,6 +160,26 @@ TEST_F(AbiLayoutTest, AppendedFieldIsAccepted) {
     expectDerived(mutant);
     EXPECT_EQ(appendViolations(table_, mutant), std::vector<std::string>{});
     EXPECT_EQ(unlistedMembers(mutant), std::vector<std::string>{});
+}
+
+TEST_F(AbiLayoutTest, ConstantsAreNeverReused) {
+    std::string frozen = readText(RK_ABI_FROZEN_HEADER);
+    ASSERT_FALSE(frozen.empty()) << "cannot read " << RK_ABI_FROZEN_HEADER;
+    EXPECT_EQ(reusedValues(frozen), std::vector<std::string>{});
+    std::string current = readText(RK_ABI_CURRENT_HEADER);
+    ASSERT_FALSE(current.empty()) << "cannot read " << RK_ABI_CURRENT_HEADER;
+    EXPECT_EQ(reusedValues(current), std::vector<std::string>{})
+        << "a flag bit or constant value is never reused (sdk/README.md, section 9)";
+}
+
+TEST_F(AbiLayoutTest, ReusedFlagBitIsCaught) {
+    std::string mutant = readText(std::string(RK_ABI_MUTANT_DIR) + "/reusedbit.h");
+    ASSERT_NE(mutant.find("RKP_NEED_APPENDED"), std::string::npos)
+        << "the mutant header was not derived: its pattern no longer occurs in rkp.h; "
+           "update the rk_abi_mutant() lines in tests/abi/CMakeLists.txt";
+    EXPECT_EQ(reusedValues(mutant),
+              std::vector<std::string>{"RKP_NEED_APPENDED reuses the value of "
+                                       "RKP_NEED_OWN_IFACE_SETUP"});
 }
 
 }  // namespace

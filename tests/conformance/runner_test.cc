@@ -1,6 +1,7 @@
 // The conformance runner itself: it fails a plugin that breaks the contract, names the broken
 // tests, and refuses a file it cannot run anything against. The plugins are the loader's test
-// fixtures (tests/fixtures): "good" loads fine but forwards nothing and accepts any config key.
+// fixtures (tests/fixtures): "good" loads fine but forwards nothing and accepts any config key
+// and any protocol.
 #include <gtest/gtest.h>
 
 #include <string>
@@ -30,6 +31,10 @@ TEST(ConformanceRunnerTest, FailsAPluginThatBreaksTheContract) {
     EXPECT_NE(run.out.find("[  FAILED  ] PortConformance/good.TcpEcho"), std::string::npos)
         << run.out;
     EXPECT_NE(run.out.find("[  FAILED  ] PluginConformance/good.CreateRefusesAnUnknownKey"),
+              std::string::npos)
+        << run.out;
+    // It declares tcp and udp only, and accepts sctp and tcp6 all the same.
+    EXPECT_NE(run.out.find("[  FAILED  ] PortConformance/good.UndeclaredProtocolsAreRefused"),
               std::string::npos)
         << run.out;
     EXPECT_NE(run.out.find("[       OK ] PortConformance/good.RemovingAnUnknownIdFails"),

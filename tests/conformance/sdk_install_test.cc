@@ -3,7 +3,9 @@
 // with CMake (find_package(RootlessKitPlugin)) and with plain cc and pkg-config, found by the
 // installed rootlesskit through ROOTLESSKIT_PLUGIN_PATH, checked by the installed conformance
 // suite, and used for a real command as the unprivileged user: busybox httpd in a slirp4netns
-// namespace, published by the example driver, fetched with curl on 127.0.0.1.
+// namespace, published by the example driver, fetched with curl on 127.0.0.1. The installed
+// helper and pkg-config flags make correct modules (only the entry point exported, no undefined
+// symbol), and the installed plugins of this tree, built with the same helper, are such modules.
 //
 // The steps build on each other, so they run as one test program (one CTest test); each step is
 // made once, on first use, and later tests reuse it.
@@ -115,6 +117,21 @@ uint16_t freeTcpPort() {
     return bound ? ntohs(addr.sin_port) : 0;
 }
 
+// The symbols a module exports (defined in its dynamic symbol table), as the test user sees
+// them; {"nm failed: ..."} when nm fails.
+std::vector<std::string> exportedSymbols(const std::string &module) {
+    RunResult symbols = runAsTestUser({"nm", "-D", "--defined-only", module}, RunOptions());
+    if (symbols.exitCode != 0) {
+        return {"nm failed: " + symbols.err};
+    }
+    std::istringstream lines(symbols.out);
+    std::vector<std::string> exported;
+    for (std::string address, type, name; lines >> address >> type >> name;) {
+        exported.push_back(name);
+    }
+    return exported;
+}
+
 // The installation and the two builds of the example, made once per test program.
 class Sdk {
 public:
@@ -130,6 +147,7 @@ public:
         return prefix() + "/" + RK_TEST_DATADIR + "/rootlesskit/examples/port-copy";
     }
     std::string cmakeBuild() const { return root_.path() + "/cmake-build"; }
+    std::string scratch(const std::string &name) const { return root_.path() + "/" + name; }
     std::string ccBuild() const { return root_.path() + "/cc-build"; }
     std::map<std::string, std::string> pkgConfigEnv() const {
         return {{"PKG_CONFIG_PATH", libdir() + "/pkgconfig"},
@@ -232,6 +250,7 @@ TEST_F(SdkInstallTest, LaysOutTheSdk) {
           sdk().libdir() + "/cmake/RootlessKitPlugin/RootlessKitPluginConfig.cmake",
           sdk().libdir() + "/cmake/RootlessKitPlugin/RootlessKitPluginConfigVersion.cmake",
           sdk().libdir() + "/cmake/RootlessKitPlugin/RootlessKitPluginHelpers.cmake",
+          sdk().libdir() + "/cmake/RootlessKitPlugin/rkp-plugin.map",
           sdk().exampleDir() + "/CMakeLists.txt", sdk().exampleDir() + "/port_copy.c"}) {
         EXPECT_TRUE(fs::exists(file)) << file;
     }
@@ -264,15 +283,88 @@ TEST_F(SdkInstallTest, ExampleBuildsWithCMakeFromThePrefixAlone) {
 TEST_F(SdkInstallTest, ExampleBuildsWithCcAndPkgConfig) {
     ASSERT_EQ(sdk().builtWithCc(), "");
     // Hidden symbols: the entry point is the only symbol the module exports.
-    RunResult symbols =
-        asUser({"nm", "-D", "--defined-only", sdk().ccBuild() + "/rkp-port-copy.so"});
-    ASSERT_EQ(symbols.exitCode, 0) << symbols.err;
-    std::istringstream lines(symbols.out);
-    std::vector<std::string> exported;
-    for (std::string address, type, name; lines >> address >> type >> name;) {
-        exported.push_back(name);
+    EXPECT_EQ(exportedSymbols(sdk().ccBuild() + "/rkp-port-copy.so"),
+              std::vector<std::string>{"rkp_plugin_entry"});
+}
+
+// The plugins of this tree are built with the helper the package installs: each exports the
+// entry point alone, although they are C++ and use Poco and std:: templates, whose symbols
+// hidden visibility alone would leave exported.
+TEST_F(SdkInstallTest, InstalledPluginsExportOnlyTheEntryPoint) {
+    std::vector<std::string> modules;
+    for (const fs::directory_entry &entry : fs::directory_iterator(sdk().pluginDir())) {
+        modules.push_back(entry.path().string());
     }
-    EXPECT_EQ(exported, std::vector<std::string>{"rkp_plugin_entry"});
+    EXPECT_GE(modules.size(), 3u) << "plugins missing from " << sdk().pluginDir();
+    for (const std::string &module : modules) {
+        EXPECT_EQ(exportedSymbols(module), std::vector<std::string>{"rkp_plugin_entry"}) << module;
+    }
+}
+
+// A third party's modules, built with the installed helper (CMake) and with the installed
+// pkg-config flags: one that uses a symbol nothing defines fails to link, one in C++ with an
+// exported function and std:: templates exports the entry point alone.
+TEST_F(SdkInstallTest, HelperAndPkgConfigMakeCorrectModules) {
+    const std::string src = sdk().scratch("helper-src");
+    fs::create_directories(src);
+    std::ofstream(src + "/CMakeLists.txt")
+        << "cmake_minimum_required(VERSION 3.16)\n"
+           "project(helper_check LANGUAGES C CXX)\n"
+           "find_package(RootlessKitPlugin 1.0 REQUIRED)\n"
+           "rootlesskit_add_plugin(undefined KIND port SOURCES undefined.c)\n"
+           "rootlesskit_add_plugin(cxx KIND network SOURCES cxx.cc)\n";
+    std::ofstream(src + "/undefined.c") << "#include \"rootlesskit/rkp.h\"\n"
+                                           "void rk_symbol_of_the_host(void);\n"
+                                           "RKP_EXPORT const rkp_plugin *rkp_plugin_entry(\n"
+                                           "    uint16_t major, uint16_t minor) {\n"
+                                           "    (void)major; (void)minor;\n"
+                                           "    rk_symbol_of_the_host();\n"
+                                           "    return NULL;\n"
+                                           "}\n";
+    std::ofstream(src + "/cxx.cc")
+        << "#include <map>\n#include <string>\n"
+           "#include \"rootlesskit/rkp.h\"\n"
+           "std::map<std::string, int> table;\n"
+           "int not_exported(const std::string &key) {\n"
+           "    return table[key]++;\n"
+           "}\n"
+           "extern \"C\" RKP_EXPORT const rkp_plugin *rkp_plugin_entry(\n"
+           "    uint16_t major, uint16_t) {\n"
+           "    not_exported(std::to_string(major));\n"
+           "    return nullptr;\n"
+           "}\n";
+    runHere({"chmod", "-R", "a+rX", src});
+
+    const std::string build = sdk().scratch("helper-build");
+    RunResult configure =
+        asUser({kCMake, "-S", src, "-B", build, "-DCMAKE_PREFIX_PATH=" + sdk().prefix()});
+    ASSERT_EQ(configure.exitCode, 0) << configure.out << configure.err;
+    RunResult undefined = asUser({kCMake, "--build", build, "--target", "rkp-port-undefined"});
+    EXPECT_NE(undefined.exitCode, 0) << "a module with an undefined symbol linked";
+    EXPECT_NE(
+        (undefined.out + undefined.err).find("undefined reference to `rk_symbol_of_the_host'"),
+        std::string::npos)
+        << undefined.out << undefined.err;
+    RunResult cxx = asUser({kCMake, "--build", build, "--target", "rkp-net-cxx"});
+    ASSERT_EQ(cxx.exitCode, 0) << cxx.out << cxx.err;
+    EXPECT_EQ(exportedSymbols(build + "/rkp-net-cxx.so"),
+              std::vector<std::string>{"rkp_plugin_entry"});
+
+    // The same two with the compilers and pkg-config alone.
+    const std::string flags = "$(pkg-config --cflags rootlesskit-plugin) -o " + build;
+    const std::string ldflags = " $(pkg-config --variable=plugin_ldflags rootlesskit-plugin)";
+    RunResult ccUndefined =
+        asUser({"sh", "-c", "cc " + flags + "/cc-undefined.so " + src + "/undefined.c" + ldflags},
+               sdk().pkgConfigEnv());
+    EXPECT_NE(ccUndefined.exitCode, 0) << "a module with an undefined symbol linked";
+    EXPECT_NE(ccUndefined.err.find("undefined reference to `rk_symbol_of_the_host'"),
+              std::string::npos)
+        << ccUndefined.err;
+    RunResult ccCxx =
+        asUser({"sh", "-c", "c++ " + flags + "/cc-cxx.so " + src + "/cxx.cc" + ldflags},
+               sdk().pkgConfigEnv());
+    ASSERT_EQ(ccCxx.exitCode, 0) << ccCxx.err;
+    EXPECT_EQ(exportedSymbols(build + "/cc-cxx.so"), std::vector<std::string>{"rkp_plugin_entry"});
 }
 
 TEST_F(SdkInstallTest, InstalledRootlesskitFindsItsPluginsAndTheExample) {

@@ -45,7 +45,9 @@ public:
              uint16_t childPort)
         : proto_(proto), parentIp_(parentIp) {
         spec_.struct_size = sizeof(spec_);
-        spec_.proto = proto.rfind("udp", 0) == 0 ? RKP_PROTO_UDP : RKP_PROTO_TCP;
+        spec_.proto = proto.rfind("udp", 0) == 0    ? RKP_PROTO_UDP
+                      : proto.rfind("sctp", 0) == 0 ? RKP_PROTO_SCTP
+                                                    : RKP_PROTO_TCP;
         char last = proto.back();
         spec_.family = last == '4'   ? RKP_FAMILY_IPV4
                        : last == '6' ? RKP_FAMILY_IPV6
@@ -376,6 +378,51 @@ void sameAddressTwiceFails(ConformanceTest &t) {
     EXPECT_EQ(tcpEcho("127.0.0.1", port, 1000, 8), "") << "the first port must still work";
 }
 
+// The host checks the declared protocols for -p only: a REST request for another one reaches the
+// plugin, which refuses it with -ENOTSUP and a message naming the protocol.
+void undeclaredProtocolsAreRefused(ConformanceTest &t) {
+    struct Protocol {
+        const char *name;
+        uint64_t needs;  // supports bits that make it declared
+        int type;        // socket type of the free port asked for
+    };
+    const Protocol protocols[] = {
+        {"tcp", RKP_SUP_TCP, SOCK_STREAM},
+        {"udp", RKP_SUP_UDP, SOCK_DGRAM},
+        {"sctp", RKP_SUP_SCTP, SOCK_STREAM},
+        {"tcp6", RKP_SUP_TCP | RKP_SUP_IPV6, SOCK_STREAM},
+        {"udp6", RKP_SUP_UDP | RKP_SUP_IPV6, SOCK_DGRAM},
+    };
+    std::vector<Protocol> undeclared;
+    for (const Protocol &protocol : protocols) {
+        if ((t.plugin().supports & protocol.needs) != protocol.needs) {
+            undeclared.push_back(protocol);
+        }
+    }
+    if (undeclared.empty()) {
+        GTEST_SKIP() << "the plugin declares every protocol";
+    }
+    ASSERT_TRUE(t.startSession());
+    uint64_t id = 1;
+    for (const Protocol &protocol : undeclared) {
+        bool six = std::string(protocol.name).back() == '6';
+        uint16_t port = freePort(six ? "::1" : "127.0.0.1", protocol.type);
+        if (port == 0 && six) {
+            continue;  // no ::1 on this host
+        }
+        PortSpec spec(protocol.name, six ? "::1" : "127.0.0.1", port, 80);
+        std::string step = std::string("add_port ") + protocol.name;
+        CallResult added = t.reported(step, t.session().port().addPort(id, spec.get()));
+        EXPECT_EQ(added.rc, -ENOTSUP) << step << ", which the plugin does not declare";
+        EXPECT_TRUE(added.message.find(protocol.name) != std::string::npos)
+            << step << ": the message should name the protocol: \"" << added.message << "\"";
+        if (added.ok()) {
+            t.session().port().removePort(id);
+        }
+        id++;
+    }
+}
+
 void infoIsAJsonObject(ConformanceTest &t) {
     ASSERT_TRUE(t.startSession());
     CallResult info = t.reported("info", t.session().port().portInfo());
@@ -487,6 +534,7 @@ const Case kPortCases[] = {
     {"AddListRemove", addListRemove, 0, true},
     {"RemovedPortCanBeAddedAgain", removedPortCanBeAddedAgain, RKP_SUP_TCP, true},
     {"RemovingAnUnknownIdFails", removingAnUnknownIdFails, 0, true},
+    {"UndeclaredProtocolsAreRefused", undeclaredProtocolsAreRefused, 0, true},
     {"AddressInUseFails", addressInUseFails, RKP_SUP_TCP, true},
     {"SameAddressTwiceFails", sameAddressTwiceFails, RKP_SUP_TCP, true},
     {"StopEndsConnections", stopEndsConnections, RKP_SUP_TCP, true},

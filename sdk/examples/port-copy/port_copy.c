@@ -31,7 +31,9 @@
  * EOF from one side becomes shutdown(SHUT_WR) towards the other; an error on either side ends
  * both. Known shortcomings: one thread per connection and a copy through user space make it
  * slower than the builtin driver under many connections; UDP and --detach-netns are not
- * supported (the plugin does not declare them, so the host refuses them before calling it). */
+ * supported. The plugin does not declare them, so the host refuses them on the command line;
+ * a UDP port requested through the REST API still reaches add_port, which refuses it with
+ * -ENOTSUP. */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
