@@ -82,7 +82,8 @@ Poco::JSON::Object::Ptr jsonEntry(const PluginInfo &info) {
     entry->set("name", info.name);
     entry->set("version", info.version);
     entry->set("description", info.description);
-    entry->set("abi", fmt::format("{}.{}", info.abiMajor, info.abiMinor));
+    std::string abi = abiText(info);
+    entry->set("abi", abi == "-" ? "" : abi);  // "": refused before its ABI could be read
     entry->set("supports", wordArray(supportNames(info.supports)));
     entry->set("needs", wordArray(needNames(info.needs)));
     entry->set("path", info.path);

@@ -287,18 +287,20 @@ Status ProfileReader::applyFlag(const FlagSpec &flag, const YAML::Node &value) {
         return status;
     }
 
-    // The same value checks as on the command line; a list entry is pointed at directly.
+    // The same value checks as on the command line, named by the key; a list entry is pointed
+    // at directly.
+    const std::string key = "key " + inQuotes(flag.name) + ": ";
     if (value.IsSequence() && flag.checkString != nullptr) {
         for (const auto &entry : value) {
             Status status = flag.checkString(entry.Scalar());
             if (!status.ok()) {
-                return fail(entry, status.message());
+                return fail(entry, key + status.message());
             }
         }
     }
     status = checkFlagValue(flag, options_);
     if (!status.ok()) {
-        return fail(value, status.message());
+        return fail(value, key + status.message());
     }
     keysSet_.insert(flag.name);
     return Status();
@@ -375,7 +377,7 @@ Status ProfileReader::applyDriverSection(const std::string &section, const YAML:
         options_.*std::get<std::string Options::*>(flag->field) = setting.Scalar();
         Status status = checkFlagValue(*flag, options_);
         if (!status.ok()) {
-            return fail(setting, status.message());
+            return fail(setting, "key " + inQuotes(key) + ": " + status.message());
         }
         keysSet_.insert(mapping.flag);
     }
@@ -417,6 +419,50 @@ Status oneLine(const Status &status) {
     return Status::error(text, status.code());
 }
 
+// How many flow collections ("[", "{") line leaves open, quotes and comments skipped.
+int flowDepthChange(const std::string &line) {
+    int depth = 0;
+    char quote = 0;
+    for (size_t i = 0; i < line.size(); ++i) {
+        char c = line[i];
+        if (quote != 0) {
+            quote = c == quote ? 0 : quote;
+        } else if (c == '"' || c == '\'') {
+            quote = c;
+        } else if (c == '#' && (i == 0 || line[i - 1] == ' ')) {
+            break;
+        } else if (c == '[' || c == '{') {
+            ++depth;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        }
+    }
+    return depth;
+}
+
+// The last top-level key written as a plain word ("mtu:" at the start of a line, outside any
+// flow collection left open above) on or before line (0-based) of text: the key a YAML syntax
+// error belongs to. "" when there is none.
+std::string enclosingKey(const std::string &text, int line) {
+    std::istringstream lines(text);
+    std::string current;
+    std::string key;
+    int depth = 0;
+    for (int i = 0; i <= line && std::getline(lines, current); ++i) {
+        size_t end = current.find_first_not_of(
+            "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-");
+        bool plainKey =
+            depth <= 0 && end != std::string::npos && end > 0 && current[0] != '-' &&
+            current[end] == ':' &&
+            (end + 1 == current.size() || current[end + 1] == ' ' || current[end + 1] == '\t');
+        if (plainKey) {
+            key = current.substr(0, end);
+        }
+        depth += flowDepthChange(current);
+    }
+    return key;
+}
+
 }  // namespace
 
 Status loadProfile(const std::string &path, Options &options, std::set<std::string> &keysSet) {
@@ -429,9 +475,11 @@ Status loadProfile(const std::string &path, Options &options, std::set<std::stri
     try {
         root = YAML::Load(*text);
     } catch (const YAML::Exception &e) {
+        std::string key = enclosingKey(*text, e.mark.line);
+        std::string where = key.empty() ? "" : " in key " + inQuotes(key);
         return oneLine(Status::error(path + ":" + std::to_string(e.mark.line + 1) + ":" +
-                                     std::to_string(e.mark.column + 1) +
-                                     ": invalid YAML: " + e.msg));
+                                     std::to_string(e.mark.column + 1) + ": invalid YAML" + where +
+                                     ": " + e.msg));
     }
 
     // yaml-cpp throws on type conversions; the reader checks types itself, so anything caught

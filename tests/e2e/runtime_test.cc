@@ -387,11 +387,17 @@ TEST(RuntimeTest, StaleFilesOfAKilledRunAreCleared) {
     EXPECT_FALSE(fs::exists(sd));
 }
 
-TEST(RuntimeTest, EnvironmentGainsOnlyTheThreeVariables) {
-    REQUIRE_TEST_USER();
+// In every mode that starts more of rootlesskit's own machinery (a PID namespace with its
+// reaper, a port driver's child half, a detached network namespace).
+const std::vector<std::vector<std::string>> kModes = {
+    {}, {"--net=none", "--pidns"}, {"--net=none", "--port-driver=builtin"}, {"--detach-netns"}};
+
+void expectEnvironmentOf(const std::vector<std::string> &flags, const TestUser &user) {
     RunOptions options;
     options.env["RKTEST_MARKER"] = "kept as is";
-    RunResult result = runAsTestUser(rk({"env"}), options);
+    std::vector<std::string> args = flags;
+    args.push_back("env");
+    RunResult result = runAsTestUser(rk(args), options);
     ASSERT_EQ(result.exitCode, 0) << result.err;
 
     std::set<std::string> inside;
@@ -407,27 +413,34 @@ TEST(RuntimeTest, EnvironmentGainsOnlyTheThreeVariables) {
     }
     std::set<std::string> expected = {
         "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin",
-        "HOME=" + user->home,
-        "USER=" + user->name,
-        "LOGNAME=" + user->name,
+        "HOME=" + user.home,
+        "USER=" + user.name,
+        "LOGNAME=" + user.name,
         "RKTEST_MARKER=kept as is",
         "ROOTLESSKIT_STATE_DIR=" + stateDir,
-        "ROOTLESSKIT_PARENT_EUID=" + std::to_string(user->uid),
-        "ROOTLESSKIT_PARENT_EGID=" + std::to_string(user->gid),
+        "ROOTLESSKIT_PARENT_EUID=" + std::to_string(user.uid),
+        "ROOTLESSKIT_PARENT_EGID=" + std::to_string(user.gid),
     };
     EXPECT_EQ(inside, expected);
     EXPECT_EQ(stateDir.rfind('/', 0), 0u) << stateDir;
 }
 
+TEST(RuntimeTest, EnvironmentGainsOnlyTheThreeVariables) {
+    REQUIRE_TEST_USER();
+    for (const std::vector<std::string> &flags : kModes) {
+        SCOPED_TRACE(flags.empty() ? "default" : flags.back());
+        expectEnvironmentOf(flags, *user);
+    }
+}
+
 TEST(RuntimeTest, NoDescriptorAboveStderrReachesTheCommand) {
     REQUIRE_TEST_USER();
-    for (const std::vector<std::string> &flags :
-         {std::vector<std::string>{}, {"--net=none", "--pidns"}}) {
+    for (const std::vector<std::string> &flags : kModes) {
         std::vector<std::string> args = flags;
         args.insert(args.end(), {"sh", "-c", "ls /proc/$$/fd"});
         RunResult result = runAsTestUser(rk(args));
         ASSERT_EQ(result.exitCode, 0) << result.err;
-        EXPECT_EQ(result.out, "0\n1\n2\n");
+        EXPECT_EQ(result.out, "0\n1\n2\n") << (flags.empty() ? "default" : flags.back());
     }
 }
 

@@ -4,6 +4,8 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -82,6 +84,97 @@ TEST(CliActionTest, HelpShowsEveryCategoryAndTheCaveat) {
                   std::string::npos)
             << flat;
     }
+}
+
+// Every flag of upstream's v2 command line, in its --help category, with the default upstream
+// shows ("" where upstream shows none or the default depends on the machine).
+struct UpstreamFlag {
+    const char *names;  // as the help line starts
+    const char *category;
+    const char *shownDefault;
+};
+
+const std::vector<UpstreamFlag> kUpstreamFlags = {
+    {"--debug", "Misc", "false"},
+    {"--print-semver VALUE", "Misc", ""},
+    {"-h,--help", "Misc", ""},
+    {"-v,--version", "Misc", ""},
+    {"--copy-up VALUE ...", "Mount", ""},
+    {"--copy-up-mode VALUE", "Mount", "\"tmpfs+symlink\""},
+    {"--propagation VALUE", "Mount", "\"rprivate\""},
+    {"--net VALUE", "Network", "\"host\""},
+    {"--mtu INT", "Network", "0"},
+    {"--cidr VALUE", "Network", ""},
+    {"--ifname VALUE", "Network", ""},
+    {"--disable-host-loopback", "Network", "false"},
+    {"--ipv6", "Network", "false"},
+    {"--detach-netns", "Network", "false"},
+    {"--lxc-user-nic-binary VALUE", "Network [lxc-user-nic]", ""},
+    {"--lxc-user-nic-bridge VALUE", "Network [lxc-user-nic]", "\"lxcbr0\""},
+    {"--pasta-binary VALUE", "Network [pasta]", "\"pasta\""},
+    {"--slirp4netns-binary VALUE", "Network [slirp4netns]", "\"slirp4netns\""},
+    {"--slirp4netns-sandbox VALUE", "Network [slirp4netns]", "\"false\""},
+    {"--slirp4netns-seccomp VALUE", "Network [slirp4netns]", "\"false\""},
+    {"--vpnkit-binary VALUE", "Network [vpnkit]", "\"vpnkit\""},
+    {"--port-driver VALUE", "Port", "\"none\""},
+    {"-p,--publish VALUE ...", "Port", ""},
+    {"--source-ip-transparent", "Port", "true"},
+    {"--pidns", "Process", "false"},
+    {"--cgroupns", "Process", "false"},
+    {"--utsns", "Process", "false"},
+    {"--ipcns", "Process", "false"},
+    {"--reaper VALUE", "Process", "\"auto\""},
+    {"--evacuate-cgroup2 VALUE", "Process", ""},
+    {"--state-dir VALUE", "State", ""},
+    {"--subid-source VALUE", "SubID", "\"auto\""},
+};
+
+TEST(CliActionTest, HelpShowsEveryUpstreamFlagInItsCategoryWithItsDefault) {
+    std::string help = parseOk({"--help"}).text;
+    // Each option's whole entry (its wrapped lines joined, spaces folded) by its first line's
+    // start, and the category heading above it.
+    std::map<std::string, std::pair<std::string, std::string>> entries;
+    std::istringstream in(help);
+    std::string line;
+    std::string category;
+    std::string current;
+    while (std::getline(in, line)) {
+        if (!line.empty() && line[0] != ' ' && line.back() == ':') {
+            category = line.substr(0, line.size() - 1);
+            current.clear();
+        } else if (line.rfind("  -", 0) == 0) {
+            current = line.substr(2, line.find("  ", 2) - 2);
+            entries[current] = {category, line};
+        } else if (!current.empty() && line.rfind("   ", 0) == 0) {
+            entries[current].second += line;
+        } else {
+            current.clear();
+        }
+    }
+    for (auto &[name, entry] : entries) {
+        std::string folded;
+        for (char c : entry.second) {
+            if (c != ' ' || (!folded.empty() && folded.back() != ' ')) {
+                folded += c;
+            }
+        }
+        entry.second = folded;
+    }
+
+    for (const UpstreamFlag &flag : kUpstreamFlags) {
+        auto found = entries.find(flag.names);
+        ASSERT_NE(found, entries.end()) << flag.names << " not in\n" << help;
+        EXPECT_EQ(found->second.first, flag.category) << flag.names;
+        if (*flag.shownDefault != '\0') {
+            EXPECT_NE(
+                found->second.second.find(std::string("(default: ") + flag.shownDefault + ")"),
+                std::string::npos)
+                << found->second.second;
+        }
+    }
+    // Upstream's flags and --profile, nothing else.
+    EXPECT_EQ(entries.size(), kUpstreamFlags.size() + 1) << help;
+    EXPECT_EQ(entries.count("--profile VALUE"), 1u);
 }
 
 TEST(CliActionTest, PrintSemverNeedsNoCommand) {
@@ -358,6 +451,10 @@ TEST(CliProfileTest, ListFlagsReplaceTheProfilesList) {
     Options replaced = optionsOf({"--profile=" + profile, "--copy-up=/var", "true"});
     EXPECT_EQ(replaced.copyUp, Args{"/var"});
     EXPECT_EQ(replaced.publish, Args{":80:80/tcp"});
+    Options published = optionsOf({"--profile=" + profile, "-p", "127.0.0.1:8080:80/tcp,:81:81/udp",
+                                   "--publish=:82:82/tcp", "true"});
+    EXPECT_EQ(published.publish, (Args{"127.0.0.1:8080:80/tcp", ":81:81/udp", ":82:82/tcp"}));
+    EXPECT_EQ(published.copyUp, (Args{"/etc", "/run"}));
 }
 
 TEST(CliProfileTest, ProfileValuesAreValidatedTogetherWithFlags) {
@@ -366,7 +463,8 @@ TEST(CliProfileTest, ProfileValuesAreValidatedTogetherWithFlags) {
     EXPECT_EQ(errorOf({"--profile", profile, "--propagation=rshared", "true"}),
               "propagation rshared does not support copy-up driver tmpfs+symlink");
     std::string bad = writeFile(dir.path(), "bad.yaml", "mtu: 70000\n");
-    EXPECT_EQ(errorOf({"--profile", bad, "true"}), bad + ":1:6: mtu must be <= 65521, got 70000");
+    EXPECT_EQ(errorOf({"--profile", bad, "true"}),
+              bad + ":1:6: key \"mtu\": mtu must be <= 65521, got 70000");
 }
 
 TEST(CliProfileTest, EmptyEvacuateCgroup2IsNotSet) {

@@ -73,19 +73,33 @@ TEST(ProfileErrorTest, WrongTypes) {
 }
 
 TEST(ProfileErrorTest, BadValuesGoThroughTheFlagChecks) {
-    EXPECT_EQ(fixtureError("mtu_value.yaml"), "F:2:6: mtu must be <= 65521, got 70000");
+    EXPECT_EQ(fixtureError("mtu_value.yaml"),
+              "F:2:6: key \"mtu\": mtu must be <= 65521, got 70000");
     EXPECT_EQ(fixtureError("publish_value.yaml"),
-              "F:4:5: publish 127.0.0.1:70000:80/tcp: invalid ParentPort: 70000 (valid: 1-65535)");
+              "F:4:5: key \"publish\": publish 127.0.0.1:70000:80/tcp: invalid ParentPort: 70000 "
+              "(valid: 1-65535)");
     EXPECT_EQ(fixtureError("driver_value.yaml"),
-              "F:5:16: unsupported slirp4netns-sandbox mode: \"maybe\", valid: auto, true, false, "
-              "\"\"");
+              "F:5:16: key \"drivers.network.slirp4netns.sandbox\": unsupported "
+              "slirp4netns-sandbox mode: \"maybe\", valid: auto, true, false, \"\"");
 }
 
 TEST(ProfileErrorTest, SyntaxError) {
+    // The flow list opened on line 1 swallows line 2: the error belongs to "net".
     std::string message = fixtureError("syntax_error.yaml");
-    EXPECT_NE(message.find(": invalid YAML: "), std::string::npos) << message;
+    EXPECT_NE(message.find(": invalid YAML in key \"net\": "), std::string::npos) << message;
     EXPECT_EQ(message.rfind("F:", 0), 0u);
     EXPECT_NE(message.find_first_of("0123456789"), std::string::npos);
+}
+
+TEST(ProfileErrorTest, SyntaxErrorNamesTheKeyItIsIn) {
+    rktest::TempDir dir;
+    Loaded late = load(writeFile(dir.path(), "x.yaml", "net: none\nmtu: [1500\n"));
+    EXPECT_EQ(late.status.message(), dir.path() +
+                                         "/x.yaml:3:1: invalid YAML in key \"mtu\": end of "
+                                         "sequence flow not found");
+    Loaded keyless = load(writeFile(dir.path(), "y.yaml", "[1, 2\n"));
+    EXPECT_EQ(keyless.status.message().rfind(dir.path() + "/y.yaml:2:1: invalid YAML: ", 0), 0u)
+        << keyless.status.message();
 }
 
 TEST(ProfileErrorTest, DocumentShape) {
