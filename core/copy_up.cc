@@ -3,8 +3,10 @@
 
 #include <dirent.h>
 #include <fcntl.h>
+#include <linux/magic.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <unistd.h>
 
 #include <algorithm>
@@ -318,6 +320,52 @@ Status CopyUp::recreateDir(const std::string &relName, int hiddenFd, const std::
     return populate(relName, sub.get(), recreate);
 }
 
+// The file system types whose entries the kernel makes per process or per namespace: symlinks
+// to them, read once at start, would name the wrong process (/proc/self), and a non-host network
+// mounts a fresh sysfs over /sys anyway.
+const char *kernelFileSystemAt(const std::string &path) {
+    struct statfs fs;
+    if (statfs(path.c_str(), &fs) < 0) {
+        return nullptr;
+    }
+    switch (fs.f_type) {
+        case PROC_SUPER_MAGIC:
+            return "proc";
+        case SYSFS_MAGIC:
+            return "sysfs";
+        case CGROUP_SUPER_MAGIC:
+            return "cgroup";
+        case CGROUP2_SUPER_MAGIC:
+            return "cgroup2";
+        default:
+            return nullptr;
+    }
+}
+
+// Why the directory at real (symlinks resolved, so that a link to /tmp or / is refused as they
+// are) cannot be copied up; "" when it can.
+std::string copyUpRefusal(const std::string &real) {
+    if (real == "/") {
+        return "the root directory cannot be copied up";
+    }
+    if (real == "/tmp") {
+        return "/tmp cannot be copied up";  // the scratch directories live there
+    }
+    if (const char *kind = kernelFileSystemAt(real)) {
+        return "a " + std::string(kind) + " file system cannot be copied up";
+    }
+    struct stat st;
+    if (stat(real.c_str(), &st) < 0 || !S_ISDIR(st.st_mode)) {
+        return "not a directory";
+    }
+    // The child lists it with the user's rights on the host's files: root of the namespace has
+    // no more rights than the user over them.
+    if (access(real.c_str(), R_OK | X_OK) < 0) {
+        return "cannot list it: " + errnoText(errno);
+    }
+    return "";
+}
+
 }  // namespace
 
 std::string cleanCopyUpPath(const std::string &dir) {
@@ -331,15 +379,15 @@ std::string cleanCopyUpPath(const std::string &dir) {
 Status checkCopyUpDirs(const std::vector<std::string> &dirs) {
     for (const std::string &dir : dirs) {
         std::string clean = cleanCopyUpPath(dir);
-        if (clean == "/") {
-            return Status::error("copy-up /: the root directory cannot be copied up");
+        Result<std::string> real = realPath(clean);
+        if (!real) {
+            return Status::error("copy-up " + clean + ": " + errnoText(real.status().code()),
+                                 real.status().code());
         }
-        struct stat st;
-        if (stat(clean.c_str(), &st) < 0) {
-            return failure("copy-up " + clean, errno);
-        }
-        if (!S_ISDIR(st.st_mode)) {
-            return Status::error("copy-up " + clean + ": not a directory", ENOTDIR);
+        std::string refusal = copyUpRefusal(*real);
+        if (!refusal.empty()) {
+            std::string via = *real == clean ? "" : " (it resolves to " + *real + ")";
+            return Status::error("copy-up " + clean + via + ": " + refusal, EINVAL);
         }
     }
     return {};

@@ -23,7 +23,8 @@
 // Differences from upstream, on purpose: the originals are read-only (step 2): an in-place write
 // to a file under D fails with EROFS even when the user owns the host's file, instead of
 // changing it on the host; replacing the file (rm, then create) is what copy-up is for. The
-// tmpfs gets D's mode instead of 1777. The root directory cannot be copied up.
+// tmpfs gets D's mode instead of 1777. The root directory, kernel file systems (/proc, /sys) and
+// symlinks to /tmp cannot be copied up (checkCopyUpDirs).
 //
 // Shortcomings: the tmpfs has no size limit (as upstream); entries the host adds to D, or to a
 // recreated subdirectory, after the start do not appear inside (D's, as upstream); the search for
@@ -41,10 +42,15 @@ namespace rootlesskit {
 // The path as copy-up uses it: lexically normal, no trailing slash ("/etc/" -> "/etc").
 std::string cleanCopyUpPath(const std::string &dir);
 
-// Checks, in the parent before anything starts, that every directory can be copied up: it
-// exists, is a directory (after following symlinks) and is not "/". Fails "copy-up /x: no such
-// file or directory", "copy-up /etc/hosts: not a directory", "copy-up /: the root directory
-// cannot be copied up". (--copy-up=/tmp is refused by the CLI.)
+// Checks, in the parent before anything starts, that every directory can be copied up, after
+// resolving symlinks: it exists, is a directory the user can list, and is not "/", "/tmp" (the
+// scratch directories live there) or on a kernel file system (proc, sysfs, cgroup, cgroup2:
+// their entries differ per process or namespace, and a new network namespace gets a fresh /sys).
+// The first refusal fails, naming the directory as given and, when it is a symlink, what it
+// resolves to: "copy-up /x: no such file or directory", "copy-up /etc/hosts: not a directory",
+// "copy-up /: the root directory cannot be copied up", "copy-up /var/t (it resolves to /tmp):
+// /tmp cannot be copied up", "copy-up /proc: a proc file system cannot be copied up",
+// "copy-up /root: cannot list it: permission denied".
 Status checkCopyUpDirs(const std::vector<std::string> &dirs);
 
 // Copies up each directory of dirs, in order, as described above; writable lists the paths that

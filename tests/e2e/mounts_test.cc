@@ -1,7 +1,8 @@
 // End-to-end tests of the mount options: --copy-up, --propagation, /sys for a new network
 // namespace. The real rootlesskit runs as the unprivileged test user; the propagation tests also
-// mount on the host (as root) below a temporary directory they make shared themselves, so they do
-// not depend on the propagation of the machine's "/".
+// mount on the host (as root), either below a temporary directory they make shared themselves or
+// in a mount namespace of their own whose "/" they make shared or private, so they do not depend
+// on the propagation of the machine's "/".
 #include <sys/mount.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -117,6 +118,30 @@ TEST(CopyUpRunTest, EtcEntriesCanBeReplacedWithoutTouchingTheHost) {
     EXPECT_EQ(readFile("/etc/resolv.conf"), before);
 }
 
+// An entry of /run (made here as root, owned by the test user, who could change it) is removed
+// and recreated inside, as a container engine does with /run/docker; the host's stays as it was.
+TEST(CopyUpRunTest, RunEntriesCanBeRemovedAndRecreatedWithoutTouchingTheHost) {
+    REQUIRE_TEST_USER();
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "making an entry of /run needs root";
+    }
+    std::string name = "/run/rkt-copyup-" + std::to_string(getpid());
+    fs::create_directory(name);
+    writeFile(name + "/file", "host\n");
+    giveToTestUser(name, *user);
+    std::string script = "cat " + name + "/file && rm -r " + name + " && mkdir " + name +
+                         " && echo inside > " + name + "/file && echo new > " + name +
+                         "/other && cat " + name + "/file && ls " + name;
+    RunResult result = runInside({"--copy-up=/etc", "--copy-up=/run"}, script);
+    std::vector<std::string> after = listing(name);
+    std::string content = readFile(name + "/file");
+    fs::remove_all(name);
+    EXPECT_EQ(result.exitCode, 0) << result.err;
+    EXPECT_EQ(result.out, "host\ninside\nfile\nother\n");
+    EXPECT_EQ(after, std::vector<std::string>{"file"});
+    EXPECT_EQ(content, "host\n");
+}
+
 TEST(CopyUpRunTest, EntriesAreSymlinksIntoTheHiddenCopyAndSymlinksKeepTheirTargets) {
     REQUIRE_TEST_USER();
     RunResult result = runInside({"--copy-up=/etc"},
@@ -151,6 +176,7 @@ public:
         fs::create_symlink("../file", dir_ + "/sub/up");
         fs::create_symlink("../../../outside", dir_ + "/sub/deep/out");
         fs::create_symlink("x", dir_ + "/sub/in");
+        fs::create_symlink("../outside", dir_ + "/mtab");  // as /etc/mtab -> ../proc/self/mounts
         giveToTestUser(tmp_.path(), user);
     }
     const std::string &dir() const { return dir_; }
@@ -166,11 +192,12 @@ TEST(CopyUpRunTest, RelativeSymlinksInSubdirectoriesStillResolve) {
     UserTree tree(*user);
     const std::string &d = tree.dir();
     RunResult result = runInside(
-        {"--copy-up=" + d}, "cat " + d + "/sub/up " + d + "/sub/deep/out " + d + "/sub/in && rm " +
-                                d + "/file && echo new > " + d + "/file && cat " + d + "/sub/up");
+        {"--copy-up=" + d}, "cat " + d + "/sub/up " + d + "/sub/deep/out " + d + "/sub/in " + d +
+                                "/mtab && rm " + d + "/file && echo new > " + d + "/file && cat " +
+                                d + "/sub/up");
     EXPECT_EQ(result.exitCode, 0) << result.err;
     // The last line: the symlink now names the replaced file, as it would on the host.
-    EXPECT_EQ(result.out, "top\noutside\ninner\nnew\n");
+    EXPECT_EQ(result.out, "top\noutside\ninner\noutside\nnew\n");
     EXPECT_EQ(readFile(d + "/file"), "top\n");
 }
 
@@ -226,7 +253,21 @@ TEST(CopyUpRunTest, ImpossibleDirectoriesAreRefused) {
         {"/tmp/", "/tmp cannot be copied up"},
         {"/nonexistent-rk", "copy-up /nonexistent-rk: no such file or directory"},
         {"/etc/hostname", "copy-up /etc/hostname: not a directory"},
+        {"/proc", "copy-up /proc: a proc file system cannot be copied up"},
+        {"/sys", "copy-up /sys: a sysfs file system cannot be copied up"},
     };
+    // What a symlink names counts: one to /tmp is refused as /tmp is.
+    TempDir tmp;
+    std::string link = tmp.path() + "/t";
+    fs::create_symlink("/tmp", link);
+    cases.push_back({link, "copy-up " + link + " (it resolves to /tmp): /tmp cannot be copied up"});
+    // A directory the user cannot list (made by root) could not be filled with its entries.
+    std::string closed = tmp.path() + "/closed";
+    fs::create_directory(closed);
+    chmod(closed.c_str(), 0700);
+    if (geteuid() == 0) {
+        cases.push_back({closed, "copy-up " + closed + ": cannot list it: permission denied"});
+    }
     for (const Case &c : cases) {
         RunResult result = runInside({"--copy-up=" + c.dir}, "echo ran");
         EXPECT_EQ(result.exitCode, 1) << c.dir;
@@ -282,22 +323,36 @@ TEST(CopyUpRunTest, EtcWithANetworkGetsRegularResolvConfAndHosts) {
 
 TEST(SysRunTest, NewNetworkNamespaceGetsItsOwnSysWithTheCgroupMounts) {
     REQUIRE_TEST_USER();
-    std::string script = "ls /sys/class/net; echo --; ls /sys/fs/cgroup";
-    RunResult slirp = runInside({"--net=slirp4netns", "--disable-host-loopback"}, script);
+    // The interfaces, then /sys/fs/cgroup, then the cgroup2 hierarchy's files: a fresh sysfs
+    // has /sys/fs/cgroup empty; on a hybrid host the hierarchies are mounts below it.
+    std::string script =
+        "ls /sys/class/net; echo --; ls /sys/fs/cgroup; echo --; ls /sys/fs/cgroup/$CG";
+    std::string cgroups;
+    for (const std::string &name : listing("/sys/fs/cgroup")) {
+        cgroups += name + "\n";
+    }
+    std::string point = rootlesskit::cgroup2MountPoint(rootlesskit::readMountInfo());
+    std::string cg = point.size() > 15 ? point.substr(15) : "";
+    std::string files;
+    for (const std::string &name : listing("/sys/fs/cgroup/" + cg)) {
+        files += name + "\n";
+    }
+    if (files.empty()) {
+        GTEST_SKIP() << "no cgroup hierarchy is mounted on this host";
+    }
+
+    RunResult slirp =
+        runInside({"--net=slirp4netns", "--disable-host-loopback"}, script, {{"CG", cg}});
     std::string missing = slirpMissing(slirp);
     if (!missing.empty()) {
         GTEST_SKIP() << missing;
     }
     ASSERT_EQ(slirp.exitCode, 0) << slirp.err;
-    std::string cgroups;
-    for (const std::string &name : listing("/sys/fs/cgroup")) {
-        cgroups += name + "\n";
-    }
-    EXPECT_EQ(slirp.out, "lo\ntap0\n--\n" + cgroups);
+    EXPECT_EQ(slirp.out, "lo\ntap0\n--\n" + cgroups + "--\n" + files);
 
-    RunResult none = runInside({"--net=none"}, script);
+    RunResult none = runInside({"--net=none"}, script, {{"CG", cg}});
     ASSERT_EQ(none.exitCode, 0) << none.err;
-    EXPECT_EQ(none.out, "lo\n--\n" + cgroups);
+    EXPECT_EQ(none.out, "lo\n--\n" + cgroups + "--\n" + files);
 
     // The host network keeps the host's /sys.
     RunResult host = runInside({}, "ls /sys/class/net");
@@ -391,6 +446,68 @@ TEST_F(PropagationRunTest, NonRecursiveModesLeaveOtherMountsAsTheyWere) {
     for (const char *mode : {"private", "slave", "shared"}) {
         std::string err;
         EXPECT_EQ(seenInside(mode, &err), "after") << mode << ": " << err;
+    }
+}
+
+// Upstream's way: as root, in a mount namespace of the test's own, "/" is made shared (or
+// private), then rootlesskit runs as the test user with --propagation=mode, and a tmpfs is
+// mounted (in that namespace, standing for the host) on a directory of the "/" file system after
+// the start. Reports which of before_mount and after_mount the child sees, then rootlesskit's
+// stderr after a "--" line.
+std::string seenWithRoot(const TestUser &user, const std::string &rootMode,
+                         const std::string &mode) {
+    static const char kScript[] =
+        "mkdir $D/a && touch $D/a/before_mount && "
+        "setpriv --reuid=$RK_UID --regid=$RK_GID --clear-groups "
+        "  $RK --state-dir=$D/state --propagation=$MODE sleep infinity 2>$D/err & "
+        "i=0; until [ -e $D/state/child_pid ] || [ $i -ge 400 ]; do sleep 0.05; i=$((i+1)); done; "
+        "mount -t tmpfs none $D/a && touch $D/a/after_mount; "
+        "r=/proc/$(cat $D/state/child_pid)/root; "
+        "[ -e $r$D/a/before_mount ] && echo before; "
+        "[ -e $r$D/a/after_mount ] && echo after; "
+        "kill $!; wait; echo --; cat $D/err";
+    TempDir tmp;
+    RunOptions options;
+    options.user = "root";
+    options.timeout = milliseconds(60000);
+    options.env = {{"D", tmp.path()},
+                   {"RK", binPath("rootlesskit")},
+                   {"MODE", mode},
+                   {"RK_UID", std::to_string(user.uid)},
+                   {"RK_GID", std::to_string(user.gid)}};
+    RunResult result =
+        runAsTestUser({"unshare", "-m", "--propagation", rootMode, "sh", "-c", kScript}, options);
+    return result.out + result.err;
+}
+
+TEST(RootPropagationRunTest, LaterHostMountsReachRslaveOnlyWhenTheRootIsShared) {
+    REQUIRE_TEST_USER();
+    if (geteuid() != 0) {
+        GTEST_SKIP() << "making / shared in a mount namespace of the test's own needs root";
+    }
+    if (std::system("command -v unshare >/dev/null && command -v setpriv >/dev/null") != 0) {
+        GTEST_SKIP() << "unshare and setpriv (util-linux) are not installed";
+    }
+    const std::string warning = "has no effect: the host's / mount is not shared";
+    struct Case {
+        std::string root;
+        std::string mode;
+        std::string seen;
+        bool warned;
+    };
+    for (const Case &c : std::vector<Case>{{"shared", "rslave", "after\n", false},
+                                           {"shared", "rprivate", "before\n", false},
+                                           {"private", "rslave", "before\n", true},
+                                           {"private", "rprivate", "before\n", false}}) {
+        std::string out = seenWithRoot(*user, c.root, c.mode);
+        std::string label = "/ " + c.root + ", --propagation=" + c.mode + ":\n" + out;
+        size_t split = out.find("--\n");
+        ASSERT_NE(split, std::string::npos) << label;
+        EXPECT_EQ(out.substr(0, split), c.seen) << label;
+        // rslave on a private "/" warns and the run goes on: the command ran until the end.
+        EXPECT_EQ(out.find(warning, split) != std::string::npos, c.warned) << label;
+        EXPECT_NE(out.find("[sleep infinity] exited: signal: terminated", split), std::string::npos)
+            << label;
     }
 }
 

@@ -9,9 +9,11 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <regex>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -212,16 +214,42 @@ TEST(ReaperRunTest, ReaperWithoutPidnsIsRefusedUpFront) {
     EXPECT_FALSE(result.timedOut);
     EXPECT_EQ(result.exitCode, 1);
     EXPECT_EQ(result.out, "");
-    EXPECT_NE(result.err.find("reaper requires --pidns"), std::string::npos) << result.err;
+    EXPECT_EQ(result.err, "[rootlesskit:parent] error: reaper requires --pidns\n");
 }
 
-// §6.2: a signal to the child ends the command by that signal; rootlesskit exits 255.
+// Every accepted combination of --pidns and --reaper (--reaper=true needs --pidns).
+const std::vector<std::vector<std::string>> kReaperModes = {
+    {"--pidns=false"},
+    {"--pidns=false", "--reaper=false"},
+    {"--pidns", "--reaper=auto"},
+    {"--pidns", "--reaper=true"},
+    {"--pidns", "--reaper=false"},
+};
+
+std::string joined(const std::vector<std::string> &flags) {
+    std::string text;
+    for (const std::string &flag : flags) {
+        text += (text.empty() ? "" : " ") + flag;
+    }
+    return text;
+}
+
+TEST(ReaperRunTest, ExitCodeAndOutputAreTheCommandsInEveryMode) {
+    REQUIRE_TEST_USER();
+    for (const std::vector<std::string> &mode : kReaperModes) {
+        RunResult zero = runInside(mode, "echo hello");
+        EXPECT_EQ(zero.exitCode, 0) << joined(mode) << ": " << zero.err;
+        EXPECT_EQ(zero.out, "hello\n") << joined(mode);
+        RunResult code = runInside(mode, "echo hello; exit 42");
+        EXPECT_EQ(code.exitCode, 42) << joined(mode) << ": " << code.err;
+        EXPECT_EQ(code.out, "hello\n") << joined(mode);
+    }
+}
+
+// A signal to the child ends the command by that signal; rootlesskit exits 255.
 TEST(ReaperRunTest, SignalToTheChildEndsTheCommandInEveryMode) {
     REQUIRE_TEST_USER();
-    for (const std::vector<std::string> &mode : {std::vector<std::string>{"--pidns=false"},
-                                                 {"--pidns", "--reaper=auto"},
-                                                 {"--pidns", "--reaper=true"},
-                                                 {"--pidns", "--reaper=false"}}) {
+    for (const std::vector<std::string> &mode : kReaperModes) {
         TempDir tmp;
         std::string stateDir = tmp.path() + "/state";
         std::vector<std::string> flags = {"--state-dir=" + stateDir};
@@ -230,7 +258,7 @@ TEST(ReaperRunTest, SignalToTheChildEndsTheCommandInEveryMode) {
         ASSERT_TRUE(waitFor([&] { return fs::exists(stateDir + "/child_pid"); })) << run.errSoFar();
         kill(std::stoi(readFile(stateDir + "/child_pid")), SIGUSR1);
         RunResult result = run.wait();
-        EXPECT_EQ(result.exitCode, 255) << mode.back() << ": " << result.err;
+        EXPECT_EQ(result.exitCode, 255) << joined(mode) << ": " << result.err;
         EXPECT_NE(result.err.find("user defined signal 1"), std::string::npos) << result.err;
     }
 }
@@ -283,6 +311,51 @@ TEST(TerminalRunTest, TheCallerGetsItsTerminalBack) {
     RunResult result = underTerminal("sh -c " + shellQuote(caller));
     EXPECT_EQ(result.exitCode, 0) << result.out;
     EXPECT_EQ(lines(result.out), std::vector<std::string>{"foreground"}) << result.out;
+}
+
+// Types into an interactive bash on a terminal (script(1)): a job that marks when it runs in the
+// foreground is stopped with Ctrl-Z, listed, resumed with fg and finishes; then the shell prints
+// its option flags ("m": job control on). The job waits on a file, not on the terminal, so that
+// nothing typed ahead is read by the wrong process.
+const char kTypist[] =
+    "echo \"sh -c 'touch $D/ready; until [ -e $D/go ]; do sleep 0.05; done; echo resumed'\"\n"
+    "until [ -e $D/ready ]; do sleep 0.05; done\n"
+    "printf '\\032'\n"
+    "echo 'jobs; touch $D/go; fg'\n"
+    "echo 'echo \"flags=$-\"; unset HISTFILE; touch $D/done; exit'\n"
+    "until [ -e $D/done ]; do sleep 0.05; done\n";
+
+TEST(TerminalRunTest, InteractiveShellStopsAndResumesJobs) {
+    REQUIRE_TEST_USER();
+    if (!haveProgram("script") || !haveProgram("bash")) {
+        GTEST_SKIP() << "script (util-linux) and bash are needed";
+    }
+    for (const std::vector<std::string> &mode :
+         {std::vector<std::string>{}, {"--pidns"}, {"--pidns", "--reaper=false"}}) {
+        TempDir tmp;
+        std::ofstream(tmp.path() + "/typist") << kTypist;
+        std::string shell = joinQuoted(rk(mode, {"bash", "--norc", "--noprofile", "-i"}));
+        RunOptions options;
+        options.env = {{"D", tmp.path()}};
+        options.timeout = milliseconds(30000);
+        RunResult result = runAsTestUser(
+            {"sh", "-c", "sh \"$D/typist\" | script -qec " + shellQuote(shell) + " /dev/null"},
+            options);
+        std::string label = joined(mode) + ":\n" + result.out;
+        EXPECT_FALSE(result.timedOut) << label;
+        EXPECT_EQ(result.exitCode, 0) << label;
+        std::vector<std::string> out = lines(result.out);
+        auto matches = [&](const std::string &pattern) {
+            return std::any_of(out.begin(), out.end(), [&](const std::string &line) {
+                return std::regex_search(line, std::regex(pattern));
+            });
+        };
+        EXPECT_TRUE(matches(R"(^\[1\]\+ +Stopped +sh -c)")) << label;
+        EXPECT_TRUE(matches("^resumed$")) << label;
+        EXPECT_TRUE(matches("^flags=[a-zA-Z]*m")) << label;
+        EXPECT_EQ(result.out.find("no job control"), std::string::npos) << label;
+        EXPECT_EQ(result.out.find("cannot set terminal process group"), std::string::npos) << label;
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -342,14 +415,19 @@ TEST(SocketActivationRunTest, SocketsReachTheCommandAtTheirNumbersWithItsOwnList
 // ---------------------------------------------------------------------------------------------
 // --evacuate-cgroup2
 
-TEST(EvacuationRunTest, EmptyNameMeansUnset) {
+// Empty means not set; otherwise both namespaces are needed (upstream's texts).
+TEST(EvacuationRunTest, EmptyNameMeansUnsetAndANameNeedsBothNamespaces) {
     REQUIRE_TEST_USER();
     RunResult result = runInside({"--evacuate-cgroup2="}, "echo ran");
     EXPECT_EQ(result.exitCode, 0) << result.err;
     EXPECT_EQ(result.out, "ran\n");
     RunResult needs = runInside({"--evacuate-cgroup2=evac", "--pidns"}, "echo ran");
     EXPECT_EQ(needs.exitCode, 1);
-    EXPECT_NE(needs.err.find("evacuate-cgroup2 requires --cgroupns"), std::string::npos);
+    EXPECT_EQ(needs.err, "[rootlesskit:parent] error: evacuate-cgroup2 requires --cgroupns\n");
+    RunResult pidns = runInside({"--evacuate-cgroup2=evac", "--cgroupns"}, "echo ran");
+    EXPECT_EQ(pidns.exitCode, 1);
+    EXPECT_EQ(pidns.out, "");
+    EXPECT_EQ(pidns.err, "[rootlesskit:parent] error: evacuate-cgroup2 requires --pidns\n");
 }
 
 // A cgroup2 group below the test's own, delegated to the test user (the directory and the
@@ -401,13 +479,12 @@ TEST(EvacuationRunTest, EveryProcessMovesIntoTheNewSubgroup) {
     std::string gate = tmp.path() + "/gate";
     ASSERT_EQ(mkfifo(gate.c_str(), 0666), 0);
     chmod(gate.c_str(), 0666);
-    std::string inside =
-        "grep '^0::' /proc/self/cgroup; "
-        "echo own:$(wc -l < " +
-        mountPoint +
-        "/cgroup.procs); "
-        "echo evac:$(wc -l < " +
-        mountPoint + "/evac/cgroup.procs)";
+    // Prints its group, how many processes the delegated group kept, then one line per
+    // process of the new group: its pid as this PID namespace sees it and its name.
+    std::string inside = "grep '^0::' /proc/self/cgroup; echo own:$(wc -l < " + mountPoint +
+                         "/cgroup.procs); echo self:$$; for p in $(cat " + mountPoint +
+                         "/evac/cgroup.procs); do echo \"$p $(cat /proc/$p/comm 2>/dev/null)\"; "
+                         "done";
     std::vector<std::string> command =
         rk({"--cgroupns", "--pidns", "--evacuate-cgroup2=evac"}, {"sh", "-c", inside});
     BackgroundProcess run({"sh", "-c", "read x < " + gate + "; exec " + joinQuoted(command)});
@@ -420,11 +497,18 @@ TEST(EvacuationRunTest, EveryProcessMovesIntoTheNewSubgroup) {
     RunResult result = run.wait();
     ASSERT_EQ(result.exitCode, 0) << result.err;
     std::vector<std::string> out = lines(result.out);
-    ASSERT_EQ(out.size(), 3u) << result.out;
+    ASSERT_GE(out.size(), 3u) << result.out;
     EXPECT_EQ(out[0], "0::/evac");
     EXPECT_EQ(out[1], "own:0") << "the delegated group keeps no process";
-    // rootlesskit's parent (shown as 0 from inside), its child, the shell and wc at least.
-    EXPECT_GE(std::stoi(out[2].substr(5)), 4) << out[2];
+    std::string self = out[2].substr(5);
+    std::vector<std::string> listed(out.begin() + 3, out.end());
+    auto has = [&](const std::string &line) {
+        return std::find(listed.begin(), listed.end(), line) != listed.end();
+    };
+    // rootlesskit's parent (outside this PID namespace: pid 0), its child (PID 1) and the shell.
+    EXPECT_TRUE(has("0 ")) << result.out;
+    EXPECT_TRUE(has("1 rootlesskit")) << result.out;
+    EXPECT_TRUE(has(self + " sh")) << result.out;
     EXPECT_TRUE(fs::is_directory(group.path() + "/evac"));
 }
 

@@ -69,6 +69,35 @@ TEST(CopyUpTest, ParentRefusesWhatCannotBeCopiedUp) {
               "copy-up /nonexistent-rk: no such file or directory");
 }
 
+// Symlinks are followed before the checks: a link to /tmp or / is refused as they are.
+TEST(CopyUpTest, ParentChecksWhereSymlinksLead) {
+    TempTree tree;
+    tree.dir("real");
+    tree.link("tmp", "/tmp");
+    tree.link("root", "/");
+    tree.link("dir", "real");
+    tree.link("dangling", "missing");
+    EXPECT_TRUE(checkCopyUpDirs({tree.root() + "/dir"}).ok());
+    EXPECT_EQ(checkCopyUpDirs({tree.root() + "/tmp/"}).message(),
+              "copy-up " + tree.root() + "/tmp (it resolves to /tmp): /tmp cannot be copied up");
+    EXPECT_EQ(checkCopyUpDirs({tree.root() + "/root"}).message(),
+              "copy-up " + tree.root() +
+                  "/root (it resolves to /): the root directory cannot be "
+                  "copied up");
+    EXPECT_EQ(checkCopyUpDirs({tree.root() + "/dangling"}).message(),
+              "copy-up " + tree.root() + "/dangling: no such file or directory");
+}
+
+// Their entries differ per process or per namespace (/proc/self), so symlinks made at the start
+// would lie.
+TEST(CopyUpTest, ParentRefusesKernelFileSystems) {
+    EXPECT_EQ(checkCopyUpDirs({"/proc"}).message(),
+              "copy-up /proc: a proc file system cannot be copied up");
+    EXPECT_EQ(checkCopyUpDirs({"/proc/self/"}).message().substr(0, 19), "copy-up /proc/self ");
+    EXPECT_EQ(checkCopyUpDirs({"/sys"}).message(),
+              "copy-up /sys: a sysfs file system cannot be copied up");
+}
+
 TEST(CopyUpTest, WhichRelativeTargetsClimbToTheCopiedUpDirectory) {
     // From a directory one level down: ".." is the copied-up directory itself.
     EXPECT_TRUE(climbsToCopiedUpDir("../init.d/dbus", 1));
