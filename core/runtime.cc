@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <climits>
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <functional>
@@ -544,13 +545,19 @@ Status ParentRun::publishAndServe() {
     return channel_.sendType("go");
 }
 
+// Written beside and renamed into place: a script that waits for child_pid to appear reads the
+// whole number, never an empty file.
 Status ParentRun::writeChildPid() {
     std::string path = stateDir_->file("child_pid");
+    std::string partial = path + ".partial";
     std::string text = std::to_string(childPid_);
-    UniqueFd fd(open(path.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444));
+    UniqueFd fd(open(partial.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0444));
     if (!fd.valid() || fchmod(fd.get(), 0444) < 0 ||
         write(fd.get(), text.data(), text.size()) != static_cast<ssize_t>(text.size())) {
-        return Status::error("write " + path + ": " + errnoText(errno), errno);
+        return Status::error("write " + partial + ": " + errnoText(errno), errno);
+    }
+    if (rename(partial.c_str(), path.c_str()) < 0) {
+        return Status::error("rename " + partial + " to " + path + ": " + errnoText(errno), errno);
     }
     return {};
 }
