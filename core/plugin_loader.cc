@@ -5,9 +5,11 @@
 #include <dlfcn.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cstddef>
 #include <cstdlib>
 #include <filesystem>
+#include <map>
 #include <optional>
 #include <system_error>
 #include <utility>
@@ -16,6 +18,7 @@
 
 #include "core/builtin_net.h"
 #include "core/log.h"
+#include "core/plugin_probe.h"
 
 namespace rootlesskit {
 
@@ -24,6 +27,9 @@ namespace {
 namespace fs = std::filesystem;
 
 constexpr const char *kBuiltInPath = "(built in)";
+
+// Loading a plugin takes milliseconds; a sanitized build on a loaded machine, well under a second.
+constexpr std::chrono::milliseconds kProbeTimePerFile{10000};
 
 // Sizes of the 1.0 structs: the end of their last 1.0 member. Written this way, they stay right
 // when later minors append members. (rkp_plugin::port is a pointer: its size is meant.)
@@ -428,10 +434,15 @@ PluginRegistry PluginRegistry::discover(const std::vector<std::string> &extraDir
     registry.addBuiltins();
     registry.searchDirs_ = searchPath(extraDirs);
 
+    std::vector<std::string> files;
     for (const std::string &dir : registry.searchDirs_) {
-        for (const std::string &file : candidates(dir)) {
-            registry.addFile(file);
-        }
+        std::vector<std::string> found = candidates(dir);
+        files.insert(files.end(), found.begin(), found.end());
+    }
+    std::map<std::string, std::string> crashed = probePluginFiles(files, kProbeTimePerFile);
+    for (const std::string &file : files) {
+        auto verdict = crashed.find(file);
+        registry.addFile(file, verdict != crashed.end() ? verdict->second : "");
     }
     return registry;
 }
@@ -442,6 +453,10 @@ void PluginRegistry::addBuiltins() {
 }
 
 void PluginRegistry::addFile(const std::string &path) {
+    addFile(path, "");
+}
+
+void PluginRegistry::addFile(const std::string &path, const std::string &probeRefusal) {
     std::optional<FileName> file = parseFileName(path);
     PluginInfo info;
     info.path = path;
@@ -452,6 +467,13 @@ void PluginRegistry::addFile(const std::string &path) {
 
     // A duplicate is not even opened: its code would never run.
     if (file && first(file->kind, file->name) != nullptr) {
+        add(std::move(info));
+        return;
+    }
+
+    // A file that took the probe process down would take this one down too: never opened here.
+    if (!probeRefusal.empty()) {
+        info.refusal = probeRefusal;
         add(std::move(info));
         return;
     }

@@ -5,7 +5,9 @@
 // created, on the main thread. It scans the search path in order (the profile's plugin_path,
 // then $ROOTLESSKIT_PLUGIN_PATH, then the build tree's plugin directory when the binary runs from
 // the build tree, then the installed plugin directory), dlopens each candidate with
-// RTLD_NOW | RTLD_LOCAL, calls rkp_plugin_entry() and validates the descriptor. The first file
+// RTLD_NOW | RTLD_LOCAL, calls rkp_plugin_entry() and validates the descriptor. Each file is
+// first loaded in a throw-away process (plugin_probe.h): one that crashes, exits or hangs there
+// is refused ("crashed while loading (signal: aborted)") and never loaded by the host. The first file
 // found for a (kind, name) wins; a later duplicate is recorded as refused. Shared objects are
 // never dlclosed: their code stays mapped for the life of the process, and the child, created
 // by clone() without exec, inherits the mappings. The built-in network drivers "host" and
@@ -76,6 +78,9 @@ public:
     std::vector<const PluginInfo *> withSupport(const std::string &kind, uint64_t supports) const;
 
 private:
+    // addFile() for a file the probe (plugin_probe.h) refused when probeRefusal is not empty:
+    // recorded as refused for that reason without being opened.
+    void addFile(const std::string &path, const std::string &probeRefusal);
     void add(PluginInfo info);
     const PluginInfo *first(const std::string &kind, const std::string &name) const;
 

@@ -241,6 +241,33 @@ TEST_F(PluginsListE2eTest, SelectingARefusedPluginIsOneErrorLineNotACrash) {
     EXPECT_FALSE(fs::exists(tmp.path() + "/ran"));
 }
 
+// Plugin files whose constructor aborts, whose entry crashes or that exit while loading stop
+// neither "plugins list" nor a run that does not use them; selecting one is one error line.
+TEST_F(PluginsListE2eTest, FilesThatCrashWhileLoadingAreRefusedAndRunsGoOn) {
+    const std::string dir = kFixtureDir + "/crashing";
+    options_.env["ROOTLESSKIT_PLUGIN_PATH"] = dir;
+
+    RunResult list = runAsTestUser(rk({"plugins", "list", "--json"}), options_);
+    ASSERT_EQ(list.exitCode, 0) << list.err;
+    std::map<std::string, Poco::JSON::Object::Ptr> entries = entriesByPath(list.out);
+    Poco::JSON::Object::Ptr aborting = entries[dir + "/rkp-port-ctorabort.so|ctorabort"];
+    ASSERT_TRUE(aborting) << list.out;
+    EXPECT_EQ(aborting->optValue<std::string>("refusal", ""),
+              "crashed while loading (signal: aborted)");
+    ASSERT_TRUE(entries[dir + "/rkp-port-good.so|good"]) << list.out;
+    EXPECT_EQ(entries[dir + "/rkp-port-good.so|good"]->getValue<std::string>("status"), "ok");
+
+    RunResult run = runAsTestUser(rk({"--net=host", "sh", "-c", "exit 7"}), options_);
+    EXPECT_EQ(run.exitCode, 7) << run.err;
+
+    RunResult selected =
+        runAsTestUser(rk({"--net=none", "--port-driver=entrycrash", "true"}), options_);
+    EXPECT_EQ(selected.exitCode, 1);
+    EXPECT_EQ(selected.err, "[rootlesskit:parent] error: port plugin entrycrash (" + dir +
+                                "/rkp-port-entrycrash.so) was refused: crashed while loading "
+                                "(signal: segmentation fault)\n");
+}
+
 // The search order: the profile's plugin-path, then ROOTLESSKIT_PLUGIN_PATH, then the build
 // tree's plugin directory, then the installed one. A copy of the builtin port driver in each of
 // the first two: the profile's copy is used, every later one is a refused duplicate; an unknown

@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdlib>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -172,6 +173,25 @@ TEST(PluginLoaderTest, FirstInSearchPathWinsAndLaterDuplicateIsRefused) {
         }
     }
     EXPECT_EQ(duplicates, 1);
+}
+
+// A file whose constructor or entry takes the process down is refused by name, in the probe
+// process, and the good plugin beside it still loads: this process is still here to check.
+TEST(PluginLoaderTest, FilesThatCrashOrExitWhileLoadingAreRefusedAndTheRestLoad) {
+    const std::string dir = kFixtures + "/crashing";
+    PluginRegistry registry = PluginRegistry::discover({dir});
+
+    std::map<std::string, std::string> refusals;
+    for (const PluginInfo &info : registry.all()) {
+        refusals[info.path] = info.refusal;
+    }
+    EXPECT_EQ(refusals[dir + "/rkp-port-ctorabort.so"], "crashed while loading (signal: aborted)");
+    EXPECT_EQ(refusals[dir + "/rkp-port-entrycrash.so"],
+              "crashed while loading (signal: segmentation fault)");
+    EXPECT_EQ(refusals[dir + "/rkp-port-ctorexit.so"], "exited while loading (exit status 3)");
+    auto good = registry.find("port", "good");
+    ASSERT_TRUE(good.ok()) << good.status().message();
+    EXPECT_EQ((*good)->path, dir + "/rkp-port-good.so");
 }
 
 TEST(PluginLoaderTest, EnvironmentPathComesAfterProfileDirs) {
