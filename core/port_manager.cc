@@ -84,11 +84,13 @@ Result<PortStatus> PortManager::add(const PortSpec &spec) {
     abi.parent_ip = spec.parentIP.c_str();
     abi.child_ip = spec.childIP.c_str();
 
-    uint64_t id = nextId_++;
+    // As upstream's: an ID is used up only by a port that was added, so IDs stay consecutive.
+    uint64_t id = nextId_;
     Status added = driver_->addPort(id, abi);
     if (!added) {
         return added;
     }
+    ++nextId_;
 
     ports_.emplace(id, spec);
     logger("core")->debug("port {} added: {}", id, formatPortSpec(spec));

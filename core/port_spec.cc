@@ -15,6 +15,8 @@
 #include <string_view>
 #include <vector>
 
+#include <fmt/format.h>
+
 namespace rootlesskit {
 namespace {
 
@@ -34,12 +36,27 @@ bool isKnownProto(std::string_view proto) {
 // accepts it. glibc refuses IPv4 octets with leading zeros, as Go's net.ParseIP does.
 bool isIpAddress(const std::string &text) {
     unsigned char buf[sizeof(struct in6_addr)];
+    // inet_pton reads up to the first NUL: "127.0.0.1\0junk" (possible in JSON) is not an address.
+    if (text.find('\0') != std::string::npos) {
+        return false;
+    }
     return inet_pton(AF_INET, text.c_str(), buf) == 1 ||
            inet_pton(AF_INET6, text.c_str(), buf) == 1;
 }
 
+// Control characters (a NUL from JSON, a newline) are written as \xNN so that the error stays
+// one readable line.
 std::string inQuotes(std::string_view text) {
-    return "\"" + std::string(text) + "\"";
+    std::string quoted = "\"";
+    for (char c : text) {
+        auto byte = static_cast<unsigned char>(c);
+        if (byte < 0x20 || byte == 0x7f) {
+            quoted += fmt::format("\\x{:02x}", byte);
+        } else {
+            quoted += c;
+        }
+    }
+    return quoted + "\"";
 }
 
 // Splits the part before the child port into its colon-separated fields. Text inside "[...]" is

@@ -172,6 +172,12 @@ TEST_F(PortSpecValidateTest, Addresses) {
     EXPECT_EQ(validatePortSpec(PortSpec{"tcp", "", 1000, 1000, "10.0.2"}, {}).message(),
               "invalid ChildIP: \"10.0.2\"");
     EXPECT_TRUE(validatePortSpec(PortSpec{"tcp", "::1", 1000, 1000, "::2"}, {}).ok());
+    // JSON can carry a NUL inside a string; the address must not end at it.
+    const std::string withNul("127.0.0.1\0junk", 14);
+    EXPECT_EQ(validatePortSpec(PortSpec{"tcp", withNul, 1000, 1000, ""}, {}).message(),
+              "invalid ParentIP: \"127.0.0.1\\x00junk\"");
+    EXPECT_EQ(validatePortSpec(PortSpec{"tcp", "", 1000, 1000, withNul}, {}).message(),
+              "invalid ChildIP: \"127.0.0.1\\x00junk\"");
 }
 
 TEST_F(PortSpecValidateTest, ConflictsAreTextual) {

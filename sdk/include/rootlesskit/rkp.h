@@ -233,7 +233,8 @@ typedef struct rkp_port_ops {
     /* CHILD, with RKP_NEED_CHILD_LOOP. Blocking loop on a host thread; returns 0 once quit_fd is
      * readable. */
     int (*run_child)(rkp_instance *inst, int quit_fd, rkp_error *err);
-    /* PARENT. Starts forwarding spec; host_id is the ID the host assigned (never reused). When
+    /* PARENT. Starts forwarding spec; host_id is the ID the host assigned (the ID of a failed
+     * add is offered again; the ID of a port that was added is never reused). When
      * this returns 0 the host side is listening. -EEXIST for a clash, -EACCES for a privileged
      * port, -EADDRINUSE when the address is taken, -ENOTSUP for what the driver cannot do. */
     int (*add_port)(rkp_instance *inst, uint64_t host_id, const rkp_port_spec *spec,
