@@ -65,7 +65,9 @@ Result<JsonObject> parseNetmsg(const std::string &text) {
         }
         return parsed.extract<JsonObject>();
     } catch (const Poco::Exception &e) {
-        return Status::error("network message: " + e.displayText());
+        // message(), not displayText(): the user has no use for Poco's class name.
+        return Status::error("network message: " +
+                             (e.message().empty() ? std::string("not valid JSON") : e.message()));
     }
 }
 
@@ -292,7 +294,9 @@ Status ChildRun::onIdmap() {
     if (!net_->hasPrepareChild()) {
         return {};
     }
-    return net_->prepareChild(ctx_.netSettings.params(0));
+    // Named as the parent names its half's failures (runtime.cc), from the child's side.
+    return net_->prepareChild(ctx_.netSettings.params(0))
+        .wrap("failed to setup network " + ctx_.net->name);
 }
 
 // Upstream's order: mount propagation, copy-up, /sys (mounts.h), lo, the driver's child half,
@@ -322,13 +326,13 @@ Status ChildRun::onNetwork(const SyncMessage &message) {
     if (net_->hasConfigureChild()) {
         Result<std::string> updated = net_->configureChild(ctx_.netSettings.params(0), text);
         if (!updated) {
-            return updated.status();
+            return updated.status().wrap("failed to setup network " + ctx_.net->name);
         }
         text = *updated;
     }
     Result<JsonObject> netmsg = parseNetmsg(text);
     if (!netmsg) {
-        return netmsg.status();
+        return netmsg.status().wrap("failed to setup network " + ctx_.net->name);
     }
     if (!(ctx_.net->needs & RKP_NEED_OWN_IFACE_SETUP)) {
         // In the detached namespace with --detach-netns, else right here.
@@ -425,7 +429,7 @@ Status ChildRun::onPort(const SyncMessage &message) {
     Status initialised = port_->initChild(SyncChannel::stringOf(message, "opaque"),
                                           detached.empty() ? nullptr : detached.c_str());
     if (!initialised) {
-        return initialised;
+        return initialised.wrap("failed to setup port driver " + ctx_.port->name);
     }
     return port_->needsChildLoop() ? startPortLoop() : Status();
 }

@@ -7,6 +7,7 @@
 
 #include <cstring>
 #include <new>
+#include <string_view>
 #include <utility>
 
 #include "core/log.h"
@@ -56,7 +57,11 @@ private:
     static void log(void *ctx, uint32_t level, const char *msg) noexcept {
         try {
             auto *self = static_cast<HostServices *>(ctx);
-            self->logger_->log(toSpdlog(level), "{}", msg != nullptr ? msg : "");
+            // One line each, whatever the plugin sent: no forged "[rootlesskit:parent]" lines,
+            // no live escape sequences, no megabyte lines.
+            std::string line = msg != nullptr ? terminalSafe(msg, kPluginLogLineMax)
+                                              : "(the plugin logged a NULL message)";
+            self->logger_->log(toSpdlog(level), "{}", line);
         } catch (...) {
             // A log line that cannot be written is dropped; the plugin cannot do better.
         }
@@ -113,19 +118,30 @@ rkp_error freshError() {
     return err;
 }
 
-// Turns a plugin call's return value and error into a Status. The plugin's message is the whole
-// error; when it left none, what ("network plugin x configure_parent") and the errno stand in.
+// The largest errno value Linux uses (MAX_ERRNO in the kernel's include/linux/err.h).
+constexpr int kMaxErrno = 4095;
+
+// Turns a plugin call's return value and error into a Status. The plugin's message, made safe
+// for a terminal line (log.h), is the whole error; when it left none, what ("network plugin x
+// configure_parent") and the errno stand in. A value that is neither 0 nor a negative errno is
+// reported as what it is, with EIO.
 Status toStatus(int rc, rkp_error &err, const std::string &what) {
     if (rc == 0) {
         return Status();
     }
-    int code = rc < 0 ? -rc : rc;
     err.message[sizeof(err.message) - 1] = '\0';
-    std::string message(err.message, strnlen(err.message, sizeof(err.message)));
-    if (message.empty()) {
-        message = what + ": " + errnoText(code);
+    std::string message =
+        terminalSafe(std::string_view(err.message, strnlen(err.message, sizeof(err.message))));
+    if (rc > 0 || rc < -kMaxErrno) {
+        // Not an errno by the ABI's rule: read as one it would name an unrelated cause.
+        std::string broken =
+            what + " returned " + std::to_string(rc) + ", which is neither 0 nor a negative errno";
+        return Status::error(message.empty() ? broken : broken + ": " + message, EIO);
     }
-    return Status::error(message, code);
+    if (message.empty()) {
+        message = what + ": " + errnoText(-rc);
+    }
+    return Status::error(message, -rc);
 }
 
 // Turns a call's result and the sink it wrote into a Result.
@@ -276,7 +292,8 @@ Status NetDriver::watch(int quitFd) {
     }
     rkp_error err = freshError();
     int rc = plugin_.descriptor->net->watch(instance_, quitFd, &err);
-    return toStatus(rc, err, describe(plugin_, "watch"));
+    // Unlike the other calls, named here: its failure ends the run from a thread of its own.
+    return toStatus(rc, err, describe(plugin_, "watch")).wrap("network driver " + plugin_.name);
 }
 
 Status NetDriver::teardown() {

@@ -1,5 +1,6 @@
 // NetDriver and PortDriver: the core's C++ view of one plugin instance. They own the rkp_host
-// services table handed to the plugin (logging into spdlog under "net/<name>" or "port/<name>"),
+// services table handed to the plugin (logging into spdlog under "net/<name>" or "port/<name>",
+// each message one line passed through terminalSafe() of log.h and cut at kPluginLogLineMax),
 // turn rkp_error into Status, and copy sink output into std::string. No C++ type or exception
 // crosses the plugin boundary.
 //
@@ -8,9 +9,13 @@
 // may run while runParent/runChild block on their own threads. NetDriver::watch blocks on its
 // own thread while the main thread waits; info() may run on an API thread meanwhile.
 //
-// Errors: a failed plugin call returns the plugin's own message unchanged (callers add their
-// context, e.g. "failed to setup network slirp4netns: ...") with the plugin's errno as the code.
+// Errors: a failed plugin call returns the plugin's own message, its control characters escaped
+// by terminalSafe() (log.h) and otherwise unchanged (callers add their context, e.g. "failed to
+// setup network slirp4netns: ...") with the plugin's errno as the code.
 // A plugin that fails without a message gets "<kind> plugin <name> <function>: <errno text>".
+// A return value that is neither 0 nor a negative errno (e.g. +42) fails with EIO and
+// "<kind> plugin <name> <function> returned 42, which is neither 0 nor a negative errno", then
+// ": <plugin message>" when there is one.
 //
 // Structs passed in (rkp_net_params, rkp_port_context, rkp_port_spec) are copied and their
 // struct_size is set by the wrapper, so callers need not fill it.
@@ -62,7 +67,8 @@ public:
     // configure_child returns netmsg unchanged; one that writes nothing keeps netmsg too.
     Result<std::string> configureChild(const rkp_net_params &params, const std::string &netmsg);
     // PARENT, own thread. watch; blocks until quitFd (borrowed) is readable or the network
-    // fails. Ok at once when the plugin has no watch.
+    // fails, with "network driver <name>: <plugin message>" (the one call whose error names the
+    // driver itself). Ok at once when the plugin has no watch.
     Status watch(int quitFd);
     // Either side. teardown; later calls (and the destructor) do nothing.
     Status teardown();

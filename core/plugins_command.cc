@@ -11,11 +11,16 @@
 #include <Poco/JSON/Object.h>
 #include <fmt/format.h>
 
+#include "core/log.h"
+
 namespace rootlesskit {
 
 namespace {
 
 constexpr size_t kColumns = 8;
+// A longer kind, name or version is cut, so that one descriptor cannot push the other columns
+// of every row off the screen.
+constexpr size_t kCellMax = 64;
 using Row = std::array<std::string, kColumns>;
 
 std::string abiText(const PluginInfo &info) {
@@ -29,15 +34,21 @@ std::string wordList(const std::vector<std::string> &words) {
     return words.empty() ? "-" : fmt::format("{}", fmt::join(words, ","));
 }
 
+// A cell of the table: the text with its control characters escaped (log.h), "-" when empty.
+// The version, a refusal quoting the descriptor and the path come from outside the host.
+std::string cell(const std::string &text) {
+    return text.empty() ? "-" : terminalSafe(text, kCellMax);
+}
+
 Row tableRow(const PluginInfo &info) {
-    return {info.kind.empty() ? "-" : info.kind,
-            info.name.empty() ? "-" : info.name,
-            info.version.empty() ? "-" : info.version,
+    return {cell(info.kind),
+            cell(info.name),
+            cell(info.version),
             abiText(info),
             wordList(supportNames(info.supports)),
             wordList(needNames(info.needs)),
-            info.refusal.empty() ? "ok" : "refused: " + info.refusal,
-            info.path};
+            info.refusal.empty() ? "ok" : "refused: " + terminalSafe(info.refusal),
+            terminalSafe(info.path)};
 }
 
 void printTable(const PluginRegistry &registry, std::ostream &out) {

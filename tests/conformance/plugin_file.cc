@@ -108,8 +108,9 @@ void checkFunctions(const rkp_plugin &d, std::vector<std::string> &problems) {
     }
     uint32_t opsSize = d.kind == RKP_KIND_NETWORK ? d.net->struct_size : d.port->struct_size;
     if (opsSize < (d.kind == RKP_KIND_NETWORK ? kNetOpsSizeV10 : kPortOpsSizeV10)) {
+        size_t minimum = d.kind == RKP_KIND_NETWORK ? kNetOpsSizeV10 : kPortOpsSizeV10;
         problems.push_back("ops table struct_size " + std::to_string(opsSize) +
-                           " is smaller than ABI 1.0's");
+                           " is smaller than ABI 1.0's " + std::to_string(minimum));
     }
 }
 
@@ -181,10 +182,14 @@ bool loadPlugin(const std::string &path, LoadedPlugin *plugin, std::string *erro
             path + " has ABI major " + std::to_string(d->abi_major) + "; this suite speaks " + abi;
     } else if (d->struct_size < kPluginSizeV10) {
         *error = path + ": descriptor struct_size " + std::to_string(d->struct_size) +
-                 " is smaller than ABI 1.0's";
+                 " is smaller than ABI 1.0's " + std::to_string(kPluginSizeV10);
     } else if (!(d->kind == RKP_KIND_NETWORK && d->net != nullptr && d->port == nullptr) &&
                !(d->kind == RKP_KIND_PORT && d->port != nullptr && d->net == nullptr)) {
         *error = path + ": kind " + std::to_string(d->kind) + " does not match its ops table";
+    } else if (!validName(d->name)) {
+        // The host refuses it too, and every test and message would need the name.
+        *error = path + ": name \"" + std::string(d->name != nullptr ? d->name : "") +
+                 "\" is not made of [a-z0-9-]";
     } else {
         plugin->descriptor = d;
         return true;

@@ -20,8 +20,8 @@ struct LoadedPlugin {
 
 // dlopens path (RTLD_NOW | RTLD_LOCAL, never closed) and calls its entry with this suite's ABI.
 // false with *error set when nothing could be run against it: not loadable, no entry, NULL
-// descriptor, another major, a descriptor smaller than 1.0's, an unknown kind, or no ops table
-// for it.
+// descriptor, another major, a descriptor smaller than 1.0's, an unknown kind, no ops table
+// for it, or a name that is NULL or not made of [a-z0-9-] (all of which the host refuses).
 bool loadPlugin(const std::string &path, LoadedPlugin *plugin, std::string *error);
 
 // Every way the descriptor breaks the contract of sdk/README.md sections 1, 2 and 7 (file

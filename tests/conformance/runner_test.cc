@@ -4,8 +4,10 @@
 // and any protocol.
 #include <gtest/gtest.h>
 
+#include <cstddef>
 #include <string>
 
+#include "rootlesskit/rkp.h"
 #include "tests/support/process.h"
 
 namespace rktest {
@@ -53,6 +55,33 @@ TEST(ConformanceRunnerTest, RefusesAFileItCannotRun) {
     RunResult run = runConformance({kFixtures + "/rkp-port-wrongmajor.so"});
     EXPECT_EQ(run.exitCode, 2);
     EXPECT_NE(run.err.find("rkp-port-wrongmajor.so has ABI major 2; this suite speaks 1."),
+              std::string::npos)
+        << run.err;
+}
+
+// What the host refuses, the runner refuses with the host's reason, without crashing on it.
+TEST(ConformanceRunnerTest, RefusesADescriptorWithoutAName) {
+    std::string reason;
+    if (!testUser(&reason)) {
+        GTEST_SKIP() << reason;
+    }
+    RunResult run = runConformance({kFixtures + "/baddesc/rkp-port-nullname.so"});
+    EXPECT_EQ(run.exitCode, 2) << run.err;
+    EXPECT_NE(run.err.find("rkp-port-nullname.so: name \"\" is not made of [a-z0-9-]"),
+              std::string::npos)
+        << run.err;
+}
+
+TEST(ConformanceRunnerTest, RefusesADescriptorSmallerThanAbi10sWithBothSizes) {
+    std::string reason;
+    if (!testUser(&reason)) {
+        GTEST_SKIP() << reason;
+    }
+    RunResult run = runConformance({kFixtures + "/baddesc/rkp-port-smallstruct.so"});
+    EXPECT_EQ(run.exitCode, 2) << run.err;
+    EXPECT_NE(run.err.find("rkp-port-smallstruct.so: descriptor struct_size 72 is smaller than "
+                           "ABI 1.0's " +
+                           std::to_string(offsetof(rkp_plugin, port) + sizeof(void *))),
               std::string::npos)
         << run.err;
 }

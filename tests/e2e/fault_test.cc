@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <optional>
 #include <sstream>
 #include <string>
@@ -337,6 +338,26 @@ std::string failureOf(const std::string &step) {
     return "failing " + step + ": failure requested by the config";
 }
 
+// How the host names the plugin in front of its message when step fails: the same way whether
+// the step runs in the parent or in the child. "" for the steps whose context names a port spec.
+std::string contextOf(const std::string &kind, const std::string &step) {
+    static const std::map<std::string, std::string> kContexts = {
+        {"network create", "create network driver failing: "},
+        {"network prepare_child", "failed to setup network failing: "},
+        {"network configure_parent", "failed to setup network failing: "},
+        {"network configure_child", "failed to setup network failing: "},
+        {"network watch", "network driver failing: "},
+        {"network info", "network driver failing info: "},
+        {"port create", "create port driver failing: "},
+        {"port init_parent", "failed to setup port driver failing: "},
+        {"port init_child", "failed to setup port driver failing: "},
+        {"port run_parent", "port driver failing: "},
+        {"port run_child", "port driver failing stopped: "},
+    };
+    auto found = kContexts.find(kind + " " + step);
+    return found != kContexts.end() ? found->second : "";
+}
+
 class FailingFixtureTest : public FaultTest {
 protected:
     void SetUp() override {
@@ -369,7 +390,7 @@ TEST_P(FailingPluginTest, StopsTheRunWithThePluginsMessageAndLeavesNothing) {
     ObservedRun run(stateDir(), flags, markAndSleep());
     RunResult result = run.endAndCheck({first, second});
 
-    expectOneErrorWith(result, 1, failureOf(step));
+    expectOneErrorWith(result, 1, contextOf(kind, step) + failureOf(step));
     EXPECT_FALSE(fs::exists(marker())) << "the command ran";
     if (std::optional<pid_t> pid = helper()) {
         EXPECT_FALSE(alive(*pid)) << "the network helper was not stopped";
@@ -405,7 +426,7 @@ TEST_F(FailingPluginAtRunTimeTest, FailingLoopEndsTheRunWithThePluginsMessage) {
         ObservedRun run(tmp.path() + "/state", flags, {"sleep", "600"});
         RunResult result = run.endAndCheck({port});
         SCOPED_TRACE(step);
-        expectOneErrorWith(result, 1, failureOf(step));
+        expectOneErrorWith(result, 1, contextOf(kind, step) + failureOf(step));
     }
 }
 
@@ -437,7 +458,8 @@ TEST_F(FailingPluginAtRunTimeTest, FailingApiCallsAnswerWithThePluginsMessage) {
 
         RawHttpReply reply = std::string(step) == "info" ? rawHttp(socket, "GET", "/v1/info")
                                                          : rawHttp(socket, "DELETE", "/v1/ports/1");
-        EXPECT_NE(reply.body.find(failureOf(step)), std::string::npos) << reply.body;
+        std::string context = std::string(step) == "info" ? "port driver failing info: " : "";
+        EXPECT_NE(reply.body.find(context + failureOf(step)), std::string::npos) << reply.body;
         EXPECT_GE(reply.status, 400);
         EXPECT_TRUE(run.process().running());
 
@@ -445,6 +467,21 @@ TEST_F(FailingPluginAtRunTimeTest, FailingApiCallsAnswerWithThePluginsMessage) {
         RunResult result = run.endAndCheck({port});
         EXPECT_FALSE(result.timedOut);
     }
+}
+
+// A network plugin whose message is not JSON: the one error line names the driver and says
+// what is wrong in the parser's words, without the parser's class name.
+TEST_F(FailingFixtureTest, MalformedNetworkMessageIsOneLineNamingTheDriver) {
+    std::string profile = tmp_.path() + "/netmsg.yaml";
+    std::ofstream(profile) << "plugin-path: [" << kFailingDir << "]\nnet: failing\n"
+                           << "drivers:\n  network:\n    failing:\n      fail: nothing\n"
+                           << "      netmsg: \"{oops\"\n";
+    ObservedRun run(stateDir(), {"--profile=" + profile}, markAndSleep());
+    RunResult result = run.endAndCheck({});
+
+    expectOneErrorWith(result, 1, "failed to setup network failing: network message: ");
+    EXPECT_EQ(result.err.find("JSON Exception"), std::string::npos) << result.err;
+    EXPECT_FALSE(fs::exists(marker())) << "the command ran";
 }
 
 // ---- Bad input ----
