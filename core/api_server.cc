@@ -9,9 +9,11 @@
 // connection finish the request it is serving, shuts idle keep-alive connections, waits for the
 // pool, and removes the socket file (only if it is still the one start() created).
 //
-// Known shortcoming: a connection holds its thread until the client closes it or it has been
-// idle for Poco's keep-alive timeout (10 s). A client keeping more than kThreads idle
-// connections open therefore delays other clients by up to that long.
+// Known shortcoming: a connection holds its thread until the client closes it, has been idle
+// for Poco's keep-alive timeout (10 s), or has left a request half sent for kReceiveTimeout.
+// More than kThreads such connections at once delay other clients by up to that long (each
+// rootlesskit-docker-proxy keeps at most one idle connection). A half-sent request also delays
+// stop() by up to kReceiveTimeout.
 #include "core/api_server.h"
 
 #include <sys/stat.h>
@@ -51,7 +53,11 @@ using Poco::JSON::Object;
 using Poco::Net::HTTPServerRequest;
 using Poco::Net::HTTPServerResponse;
 
-constexpr int kThreads = 4;
+// Threads are started on demand and end soon after they go idle (setThreadIdleTime below); the
+// bound only limits how many clients are served at once.
+constexpr int kThreads = 32;
+// Every client of the API sends a request at once; one that stops halfway has gone wrong.
+const Poco::Timespan kReceiveTimeout(5, 0);
 constexpr std::streamsize kMaxBodyBytes = 64 * 1024;
 constexpr const char *kJson = "application/json";
 constexpr const char *kPortsPath = "/v1/ports";
@@ -166,15 +172,16 @@ private:
             info->set("networkDriver", *net);
         }
 
+        // Named as the parent names the port driver's other failures.
+        std::string portDriver = "port driver " + info_.portDriverName + " info";
         auto port = ports_.driverInfo();
         if (!port) {
-            return errorReply(500, port.status().message());
+            return errorReply(500, port.status().wrap(portDriver).message());
         }
         if (!port->empty()) {
             auto parsed = parseJson(*port);
             if (!parsed) {
-                return errorReply(500,
-                                  "port driver info: invalid JSON: " + parsed.status().message());
+                return errorReply(500, portDriver + ": invalid JSON: " + parsed.status().message());
             }
             info->set("portDriver", *parsed);
         } else if (!ports_.hasDriver() && !info_.portDriverName.empty()) {
@@ -341,6 +348,7 @@ public:
         params->setMaxThreads(kThreads);
         params->setMaxQueued(64);
         params->setKeepAlive(true);
+        params->setTimeout(kReceiveTimeout);
         // A connection thread that goes idle just as stop() wakes the idle ones sleeps through
         // that wake-up for the whole idle time (Poco 1.11's TCPServerDispatcher), and stop()
         // waits for it. A short idle time bounds that wait; Poco's accept loop already wakes up

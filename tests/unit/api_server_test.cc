@@ -2,6 +2,7 @@
 // exact status codes and bodies, the bad-request cases, socket mode, concurrency and stop().
 #include "core/api_server.h"
 
+#include <poll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -13,6 +14,7 @@
 #include <map>
 #include <set>
 #include <thread>
+#include <vector>
 
 #include <gtest/gtest.h>
 
@@ -161,6 +163,7 @@ protected:
         ASSERT_NE(fake_.driver, nullptr) << fake_.error;
         socket_ = dir_.path() + "/api.sock";
         info_ = ApiInfo{"/tmp/rootlesskit3921", 41234, kNetworkInfo};
+        info_.portDriverName = "fake";
         auto started = ApiServer::start(socket_, info_, manager_);
         ASSERT_TRUE(started.ok()) << started.status().message();
         server_ = std::move(*started);
@@ -398,14 +401,27 @@ TEST_F(ApiServerTest, KeepAliveServesSeveralRequestsOnOneConnection) {
     EXPECT_EQ(data, "");
 }
 
-TEST_F(ApiServerTest, PortDriverInfoFailureIs500) {
+TEST_F(ApiServerTest, PortDriverInfoFailureIs500NamingTheDriver) {
     {
         std::lock_guard<std::mutex> lock(fakePorts().mutex);
         fakePorts().failInfo = -EIO;
-        fakePorts().failMessage = "port driver info: input/output error";
+        fakePorts().failMessage = "read forwarder state: input/output error";
     }
 
-    expectError(call("GET", "/v1/info"), 500, "port driver info: input/output error");
+    expectError(call("GET", "/v1/info"), 500,
+                "port driver fake info: read forwarder state: input/output error");
+}
+
+TEST_F(ApiServerTest, PortDriverInfoThatIsNotJsonIs500NamingTheDriver) {
+    {
+        std::lock_guard<std::mutex> lock(fakePorts().mutex);
+        fakePorts().info = "{oops";
+    }
+
+    RawReply reply = call("GET", "/v1/info");
+    EXPECT_EQ(reply.status, 500);
+    EXPECT_NE(reply.body.find("port driver fake info: invalid JSON: "), std::string::npos)
+        << reply.body;
 }
 
 // ---- Socket and lifecycle -----------------------------------------------------------------------
@@ -449,6 +465,33 @@ TEST_F(ApiServerTest, ConcurrentAddsGetDistinctIdsAndAConsistentList) {
     ASSERT_EQ(listed->size(), static_cast<size_t>(kThreads * kPerThread));
     for (size_t i = 0; i < listed->size(); ++i) {
         EXPECT_EQ((*listed)[i].id, i + 1);
+    }
+}
+
+// Every rootlesskit-docker-proxy keeps an idle keep-alive connection after its request; a dozen
+// published ports must not make a new client wait for one of them to time out.
+TEST_F(ApiServerTest, IdleKeepAliveClientsDoNotHoldOffANewOne) {
+    std::vector<int> idle;
+    for (int i = 0; i < 12; ++i) {
+        int fd = connectUnix(socket_);
+        ASSERT_GE(fd, 0);
+        idle.push_back(fd);
+        ASSERT_TRUE(writeAll(fd, request("GET", "/v1/info", "", false)));
+        struct pollfd replied = {fd, POLLIN, 0};
+        ASSERT_EQ(poll(&replied, 1, 5000), 1) << "client " << i << " got no reply";
+        char buf[4096];
+        ASSERT_GT(read(fd, buf, sizeof buf), 0);
+    }
+
+    int fresh = connectUnix(socket_);
+    ASSERT_GE(fresh, 0);
+    ASSERT_TRUE(writeAll(fresh, request("GET", "/v1/info")));
+    // Well under the 10 s an idle connection may be kept: the reply comes from a free thread.
+    struct pollfd replied = {fresh, POLLIN, 0};
+    EXPECT_EQ(poll(&replied, 1, 3000), 1) << "the new client waited for an idle connection";
+    close(fresh);
+    for (int fd : idle) {
+        close(fd);
     }
 }
 
