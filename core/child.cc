@@ -303,7 +303,7 @@ Status ChildRun::onIdmap() {
 // the interface, then resolv.conf and hosts.
 Status ChildRun::onNetwork(const SyncMessage &message) {
     Result<std::vector<std::string>> copiedUp =
-        setUpMountNamespace(options_, ctx_.netSettings.stateDir, ctx_.newNetns);
+        setUpMountNamespace(options_, ctx_.netSettings.stateDir, ctx_.newNetns, ctx_.mountScratch);
     if (!copiedUp) {
         return copiedUp.status();
     }

@@ -74,6 +74,9 @@ struct ChildContext {
     uid_t parentEuid = 0;
     gid_t parentEgid = 0;
     bool newNetns = false;      // clone() created a network namespace
+    // An empty host directory for temporary mount points, made and removed by the parent; ""
+    // when neither copy-up nor a fresh /sys needs one.
+    std::string mountScratch;
     bool reaper = false;        // reap every process, start the command in its own process group
     CommandSetup commandSetup;  // socket activation and terminal (process_options.h)
     // Descriptors of the parent's that the child closes first (state dir locks, signalfds).

@@ -101,26 +101,23 @@ bool scanDir(int dirFd, const std::string &rel, size_t depth, std::set<std::stri
     return recreate;
 }
 
-// A scratch mount point on the host's /tmp: unmounted (if still mounted) and removed when the
-// owner goes away, on every path.
+// The scratch mount point the parent made (mounts.h): unmounted, if still mounted, when the
+// owner goes away, on every path. The parent removes the directory.
 class Scratch {
 public:
-    Scratch() = default;
+    explicit Scratch(std::string path) : path_(std::move(path)) {}
     ~Scratch() {
         if (!path_.empty()) {
             umount2(path_.c_str(), MNT_DETACH);
-            rmdir(path_.c_str());
         }
     }
     Scratch(const Scratch &) = delete;
     Scratch &operator=(const Scratch &) = delete;
 
-    Status create() {
-        char tmpl[] = "/tmp/rootlesskit-bXXXXXX";
-        if (mkdtemp(tmpl) == nullptr) {
-            return failure("mkdtemp /tmp/rootlesskit-bXXXXXX", errno);
+    Status check() const {
+        if (path_.empty()) {
+            return Status::error("copy-up: no scratch directory was made for it", EINVAL);
         }
-        path_ = tmpl;
         return {};
     }
     const std::string &path() const { return path_; }
@@ -132,8 +129,9 @@ private:
 // One copy-up of directory dir_ (already resolved), step by step.
 class CopyUp {
 public:
-    CopyUp(std::string dir, const std::vector<std::string> &writable)
-        : dir_(std::move(dir)), writable_(writable) {}
+    CopyUp(std::string dir, const std::vector<std::string> &writable,
+           const std::string &scratchDir)
+        : dir_(std::move(dir)), writable_(writable), scratch_(scratchDir) {}
 
     Status run();
 
@@ -156,7 +154,7 @@ private:
 };
 
 Status CopyUp::run() {
-    Status step = scratch_.create();
+    Status step = scratch_.check();
     if (step) {
         step = bindOriginals();
     }
@@ -394,7 +392,8 @@ Status checkCopyUpDirs(const std::vector<std::string> &dirs) {
 }
 
 Result<std::vector<std::string>> copyUpDirs(const std::vector<std::string> &dirs,
-                                            const std::vector<std::string> &writable) {
+                                            const std::vector<std::string> &writable,
+                                            const std::string &scratchDir) {
     std::vector<std::string> done;
     for (const std::string &dir : dirs) {
         std::string clean = cleanCopyUpPath(dir);
@@ -402,7 +401,7 @@ Result<std::vector<std::string>> copyUpDirs(const std::vector<std::string> &dirs
         if (!real) {
             return real.status().wrap("copy-up " + clean);
         }
-        Status copied = CopyUp(*real, writable).run();
+        Status copied = CopyUp(*real, writable, scratchDir).run();
         if (!copied) {
             return copied;
         }

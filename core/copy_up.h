@@ -5,8 +5,9 @@
 // Theory of operation
 // -------------------
 // For each directory D, in the order given, the child:
-//   1. binds D recursively onto a scratch directory S = /tmp/rootlesskit-bXXXXXX (outside the
-//      state directory, so that /run can be copied up when the state directory is under it);
+//   1. binds D recursively onto a scratch directory S = /tmp/rootlesskit-mXXXXXX, which the
+//      parent made and removes however the run ends (outside the state directory, so that /run
+//      can be copied up when the state directory is under it);
 //   2. remounts every mount below S read-only, keeping the flags the kernel locked;
 //   3. binds the shared windows back writable: the state directory and $XDG_RUNTIME_DIR, when
 //      they lie below D (rootlesskit's own files and the sockets the command shares with the
@@ -58,10 +59,13 @@ Status checkCopyUpDirs(const std::vector<std::string> &dirs);
 // single-threaded, in its own mount namespace with CAP_SYS_ADMIN, after the propagation of "/"
 // is set and before anything is mounted below the directories. Returns the cleaned paths of the
 // directories copied up. The first failure stops it: "copy-up /etc: mount tmpfs on /etc:
-// <errno text>"; the scratch directory is removed on every path. A mount that cannot be made
-// read-only is a warning (its files then write through to the host, as upstream's do).
+// <errno text>". scratchDir (mounts.h: setUpMountNamespace) serves each directory in turn as
+// the temporary mount point of its originals; it is left unmounted on every path. A mount that
+// cannot be made read-only is a warning (its files then write through to the host, as
+// upstream's do).
 Result<std::vector<std::string>> copyUpDirs(const std::vector<std::string> &dirs,
-                                            const std::vector<std::string> &writable);
+                                            const std::vector<std::string> &writable,
+                                            const std::string &scratchDir);
 
 // Makes path, an entry of a copied-up directory, an empty regular file (mode 0644) when it is
 // a symlink or absent, so that a bind mount lands on it and not on the symlink's target (the

@@ -168,13 +168,9 @@ Status setRootPropagation(const std::string &mode) {
 // The sysfs of the host's network namespace shows the host's interfaces; only a sysfs mounted
 // from inside the new one shows its own. The kernel allows that mount to the owner of the
 // network namespace, and only over a /sys that is fully visible already.
-void remountSys() {
+void remountSys(const std::string &scratchDir) {
     auto log = logger("core");
-    char saved[] = "/tmp/rksysXXXXXX";
-    if (mkdtemp(saved) == nullptr) {
-        log->warn("failed to remount /sys: mkdtemp /tmp/rksysXXXXXX: {}", errnoText(errno));
-        return;
-    }
+    const char *saved = scratchDir.c_str();
     bool haveCgroup = mount("/sys/fs/cgroup", saved, nullptr, MS_BIND | MS_REC, nullptr) == 0;
     if (mount("none", "/sys", "sysfs", 0, nullptr) < 0 &&
         mount("none", "/sys", "sysfs", MS_RDONLY, nullptr) < 0) {
@@ -184,24 +180,25 @@ void remountSys() {
         log->warn("failed to move the cgroup mounts back to /sys/fs/cgroup: {}", errnoText(errno));
         umount2(saved, MNT_DETACH);
     }
-    rmdir(saved);
     log->debug("mounted a fresh sysfs on /sys");
 }
 
 Result<std::vector<std::string>> setUpMountNamespace(const Options &options,
-                                                     const std::string &stateDir, bool newNetns) {
+                                                     const std::string &stateDir, bool newNetns,
+                                                     const std::string &scratchDir) {
     Status propagated = setRootPropagation(options.propagation);
     if (!propagated) {
         return propagated;
     }
     const char *runtimeDir = std::getenv("XDG_RUNTIME_DIR");
     Result<std::vector<std::string>> copied =
-        copyUpDirs(options.copyUp, {stateDir, runtimeDir != nullptr ? runtimeDir : ""});
+        copyUpDirs(options.copyUp, {stateDir, runtimeDir != nullptr ? runtimeDir : ""},
+                   scratchDir);
     if (!copied) {
         return copied;
     }
     if (newNetns) {
-        remountSys();
+        remountSys(scratchDir);
     }
     if (!options.evacuateCgroup2.empty()) {
         mountCgroup2();

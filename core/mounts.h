@@ -59,15 +59,20 @@ Status setRootPropagation(const std::string &mode);
 // Mounts a fresh sysfs on /sys, so that /sys/class/net shows the child's own network namespace,
 // and carries the mounts below /sys/fs/cgroup over (a recursive bind moved back on top). MUST
 // only be called in a network namespace the child created. Failures are warnings: /sys then
-// shows the host's interfaces, nothing else depends on it.
-void remountSys();
+// shows the host's interfaces, nothing else depends on it. scratchDir: an empty directory on
+// the host for a temporary mount point (see setUpMountNamespace).
+void remountSys(const std::string &scratchDir);
 
 // The child's mount steps in upstream's order: propagation of "/", copy-up of options.copyUp
 // (the state directory and $XDG_RUNTIME_DIR stay writable below them), a fresh /sys when
 // newNetns, and a fresh cgroup2 with --evacuate-cgroup2. Returns the directories copied up.
 // Fails with the first failing step's error (propagation, copy-up); the rest only warn.
+// scratchDir is an empty host directory the steps use, one after another, as a temporary mount
+// point; the parent creates it and removes it however the run ends (a SIGTERM in the middle of
+// a copy-up included), so nothing of the child's is left in /tmp.
 Result<std::vector<std::string>> setUpMountNamespace(const Options &options,
-                                                     const std::string &stateDir, bool newNetns);
+                                                     const std::string &stateDir, bool newNetns,
+                                                     const std::string &scratchDir);
 
 // Mounts a new cgroup2 over the existing cgroup2 mount point, so that it is rooted at the
 // child's cgroup namespace: after --evacuate-cgroup2 the command sees its group and can enable

@@ -24,6 +24,7 @@
 
 #include <Poco/Exception.h>
 #include <Poco/JSON/Parser.h>
+#include <fmt/format.h>
 
 #include "core/api_server.h"
 #include "core/child.h"
@@ -201,6 +202,7 @@ private:
     bool childReaped_ = false;
     int childStatus_ = 0;
     SyncMessage exitMessage_;  // {"type":"exit",...} or {"type":"error",...} from the child
+    std::string mountScratch_;  // the child's temporary mount point (mounts.h), "" if none
     CommandSetup commandSetup_ = commandSetupFromParent();  // as rootlesskit was started
 };
 
@@ -349,6 +351,7 @@ ChildContext ParentRun::childContext() const {
     context.parentEuid = geteuid();
     context.parentEgid = getegid();
     context.newNetns = (net_->needs & RKP_NEED_NETNS) != 0 && !options_.detachNetns;
+    context.mountScratch = mountScratch_;
     context.reaper = options_.reaper == "true" || (options_.reaper == "auto" && options_.pidns);
     context.commandSetup = commandSetup_;
     context.parentOnlyFds = stateDir_->lockDescriptors();
@@ -364,6 +367,16 @@ Status ParentRun::startChild() {
     Result<std::pair<SyncChannel, SyncChannel>> pair = SyncChannel::createPair();
     if (!pair) {
         return pair.status();
+    }
+    // Made here, not in the child, so that this process removes it even when the child is
+    // killed halfway through a copy-up.
+    bool newNetns = (net_->needs & RKP_NEED_NETNS) != 0 && !options_.detachNetns;
+    if (!options_.copyUp.empty() || newNetns) {
+        char scratch[] = "/tmp/rootlesskit-mXXXXXX";
+        if (mkdtemp(scratch) == nullptr) {
+            return Status::error(fmt::format("mkdtemp {}: {}", scratch, errnoText(errno)), errno);
+        }
+        mountScratch_ = scratch;
     }
     ChildContext context = childContext();
     unsigned long flags = CLONE_NEWUSER | CLONE_NEWNS | SIGCHLD;
@@ -705,6 +718,9 @@ ParentRun::~ParentRun() {
         }
     }
     stopChild();
+    if (!mountScratch_.empty()) {
+        rmdir(mountScratch_.c_str());
+    }
     stateDir_.reset();
 }
 

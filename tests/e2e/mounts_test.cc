@@ -11,6 +11,7 @@
 #include <fstream>
 #include <iterator>
 #include <regex>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -199,6 +200,48 @@ TEST(CopyUpRunTest, RelativeSymlinksInSubdirectoriesStillResolve) {
     // The last line: the symlink now names the replaced file, as it would on the host.
     EXPECT_EQ(result.out, "top\noutside\ninner\noutside\nnew\n");
     EXPECT_EQ(readFile(d + "/file"), "top\n");
+}
+
+// The child's temporary mount points in the host's /tmp.
+std::set<std::string> mountScratchDirs() {
+    std::set<std::string> found;
+    for (const auto &entry : fs::directory_iterator("/tmp")) {
+        if (entry.path().filename().string().rfind("rootlesskit-m", 0) == 0) {
+            found.insert(entry.path().string());
+        }
+    }
+    return found;
+}
+
+// The scratch mount point a copy-up needs lives in the host's /tmp; the parent makes it and
+// removes it, so a run stopped while the child copies up leaves nothing there.
+TEST(CopyUpRunTest, RunStoppedDuringCopyUpLeavesNoScratchDirectory) {
+    REQUIRE_TEST_USER();
+    UserTree tree(*user);
+    fs::create_directory(tree.dir() + "/many");
+    for (int i = 0; i < 20000; ++i) {
+        writeFile(tree.dir() + "/many/f" + std::to_string(i), "");
+    }
+    giveToTestUser(tree.tmp(), *user);
+    std::set<std::string> before = mountScratchDirs();
+
+    BackgroundProcess run({binPath("rootlesskit"), "--copy-up=" + tree.dir() + "/many", "true"});
+    std::string ours;
+    ASSERT_TRUE(waitFor([&] {
+        for (const std::string &dir : mountScratchDirs()) {
+            if (before.count(dir) == 0) {
+                ours = dir;
+            }
+        }
+        return !ours.empty() || !run.running();
+    }));
+    run.signal(SIGTERM);
+    run.wait(milliseconds(30000));
+
+    if (ours.empty()) {
+        GTEST_SKIP() << "the run ended before its scratch directory could be seen";
+    }
+    EXPECT_FALSE(fs::exists(ours)) << ours << " was left behind";
 }
 
 TEST(CopyUpRunTest, InPlaceWritesToTheOriginalsFailWithErofs) {
