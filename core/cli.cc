@@ -346,13 +346,14 @@ std::string profilesDir() {
 }
 
 // The profile file to load: --profile's value (a bare name such as "slirp4netns" that is not a
-// file names a shipped profile), else the shipped default.yaml when it exists; "" for none.
-// "--profile=" loads no profile at all.
+// regular file, or a symlink to one, names a shipped profile: a directory of that name does
+// not hide it), else the shipped default.yaml when it exists; "" for none. "--profile=" loads
+// no profile at all.
 std::string resolveProfile(bool given, const std::string &value) {
     std::error_code ec;
     if (given) {
         bool bareName = !value.empty() && value.find('/') == std::string::npos;
-        if (bareName && !std::filesystem::exists(value, ec)) {
+        if (bareName && !std::filesystem::is_regular_file(value, ec)) {
             std::string file = value.ends_with(".yaml") ? value : value + ".yaml";
             return profilesDir() + "/" + file;
         }

@@ -27,6 +27,11 @@ namespace {
 constexpr const char *kPluginPathKey = "plugin-path";
 constexpr const char *kDriversKey = "drivers";
 
+// How much the drivers section may expand to once YAML aliases are followed: an alias is a
+// copy of its anchor wherever it is used, so a few lines can nest into billions of values.
+constexpr size_t kMaxDriverValues = 10000;  // over all driver sections together
+constexpr int kMaxDriverDepth = 64;         // levels of lists and mappings in one section
+
 std::string inQuotes(const std::string &text) {
     return "\"" + text + "\"";
 }
@@ -141,27 +146,6 @@ Poco::Dynamic::Var scalarToJson(const YAML::Node &node) {
     return text;
 }
 
-Poco::Dynamic::Var yamlToJson(const YAML::Node &node) {
-    if (node.IsScalar()) {
-        return scalarToJson(node);
-    }
-    if (node.IsSequence()) {
-        Poco::JSON::Array::Ptr array = new Poco::JSON::Array();
-        for (const auto &item : node) {
-            array->add(yamlToJson(item));
-        }
-        return array;
-    }
-    if (node.IsMap()) {
-        Poco::JSON::Object::Ptr object = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
-        for (const auto &item : node) {
-            object->set(item.first.Scalar(), yamlToJson(item.second));
-        }
-        return object;
-    }
-    return Poco::Dynamic::Var();
-}
-
 // Applies one profile file. Every method fails with the position of the offending node.
 class ProfileReader {
 public:
@@ -186,12 +170,14 @@ private:
     Result<std::vector<std::string>> readList(const std::string &key, const YAML::Node &value);
     Status applyDrivers(const YAML::Node &value);
     Status applyDriverSection(const std::string &section, const YAML::Node &value);
+    Result<Poco::Dynamic::Var> toJson(const YAML::Node &node, int depth);
     std::string relativeToProfile(const std::string &path) const;
 
     std::string path_;
     std::filesystem::path baseDir_;
     Options &options_;
     std::set<std::string> &keysSet_;
+    size_t driverValues_ = 0;  // values of the drivers section converted so far
 };
 
 Status ProfileReader::apply(const YAML::Node &root) {
@@ -382,14 +368,65 @@ Status ProfileReader::applyDriverSection(const std::string &section, const YAML:
         keysSet_.insert(mapping.flag);
     }
 
-    // An empty section ("slirp4netns:" with nothing under it) is an empty object.
-    Poco::Dynamic::Var config =
-        value.IsMap() ? yamlToJson(value)
-                      : Poco::Dynamic::Var(Poco::JSON::Object::Ptr(new Poco::JSON::Object()));
+    // An empty section ("slirp4netns:" with nothing under it) is an empty object. A value that
+    // goes past the limits fails at the setting holding it.
+    Poco::JSON::Object::Ptr config = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+    for (auto item = value.begin(); value.IsMap() && item != value.end(); ++item) {
+        auto converted = toJson(item->second, 1);
+        if (!converted) {
+            return fail(item->first, "key " + inQuotes(dotted + "." + item->first.Scalar()) +
+                                         ": " + converted.status().message());
+        }
+        config->set(item->first.Scalar(), *converted);
+    }
     std::ostringstream json;
     Poco::JSON::Stringifier::condense(config, json);
     options_.driverConfig[section] = json.str();
     return Status();
+}
+
+// node as JSON. Each value is counted, and the limits checked, before it is built, so that an
+// alias bomb fails at its first value past the limit instead of filling memory. Fails with the
+// bare reason: a node reached through an alias carries the position of its anchor, so the
+// caller names the entry it was converting instead.
+Result<Poco::Dynamic::Var> ProfileReader::toJson(const YAML::Node &node, int depth) {
+    if (++driverValues_ > kMaxDriverValues) {
+        return Status::error("more than " + std::to_string(kMaxDriverValues) +
+                             " values with YAML aliases expanded, the drivers section may hold "
+                             "at most " +
+                             std::to_string(kMaxDriverValues));
+    }
+    if (depth > kMaxDriverDepth) {
+        return Status::error("nested more than " + std::to_string(kMaxDriverDepth) +
+                             " levels deep, a driver section may nest at most " +
+                             std::to_string(kMaxDriverDepth));
+    }
+    if (node.IsScalar()) {
+        return scalarToJson(node);
+    }
+    if (node.IsSequence()) {
+        Poco::JSON::Array::Ptr array = new Poco::JSON::Array();
+        for (const auto &item : node) {
+            auto converted = toJson(item, depth + 1);
+            if (!converted) {
+                return converted.status();
+            }
+            array->add(*converted);
+        }
+        return Poco::Dynamic::Var(array);
+    }
+    if (node.IsMap()) {
+        Poco::JSON::Object::Ptr object = new Poco::JSON::Object(Poco::JSON_PRESERVE_KEY_ORDER);
+        for (const auto &item : node) {
+            auto converted = toJson(item.second, depth + 1);
+            if (!converted) {
+                return converted.status();
+            }
+            object->set(item.first.Scalar(), *converted);
+        }
+        return Poco::Dynamic::Var(object);
+    }
+    return Poco::Dynamic::Var();
 }
 
 std::string ProfileReader::relativeToProfile(const std::string &path) const {

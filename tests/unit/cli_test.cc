@@ -481,6 +481,39 @@ TEST(CliProfileTest, ShippedProfileByName) {
     EXPECT_EQ(options.profilePath, std::string(RK_TEST_SOURCE_DIR) + "/conf/slirp4netns.yaml");
 }
 
+// Runs in dir as the working directory, restoring the previous one on the way out.
+class InDirectory {
+public:
+    explicit InDirectory(const std::string &dir) : previous_(std::filesystem::current_path()) {
+        std::filesystem::current_path(dir);
+    }
+    ~InDirectory() { std::filesystem::current_path(previous_); }
+    InDirectory(const InDirectory &) = delete;
+    InDirectory &operator=(const InDirectory &) = delete;
+
+private:
+    std::filesystem::path previous_;
+};
+
+TEST(CliProfileTest, OnlyAFileOfThatNameHidesAShippedProfile) {
+    rktest::TempDir dir;
+    std::filesystem::create_directory(dir.path() + "/pasta");
+    writeFile(dir.path(), "mine.yaml", "pidns: true\n");
+    std::filesystem::create_symlink("mine.yaml", dir.path() + "/slirp4netns");
+    InDirectory inDir(dir.path());
+
+    // A directory named like a shipped profile does not count as a file.
+    Options shipped = optionsOf({"--profile=pasta", "true"});
+    EXPECT_EQ(shipped.profilePath, std::string(RK_TEST_SOURCE_DIR) + "/conf/pasta.yaml");
+    EXPECT_EQ(shipped.net, "pasta");
+
+    // A regular file, or a symlink to one, is read as the file.
+    EXPECT_TRUE(optionsOf({"--profile=mine.yaml", "true"}).pidns);
+    Options linked = optionsOf({"--profile=slirp4netns", "true"});
+    EXPECT_EQ(linked.profilePath, "slirp4netns");
+    EXPECT_TRUE(linked.pidns);
+}
+
 TEST(CliProfileTest, DefaultProfileFromTheSourceTree) {
     EXPECT_EQ(optionsOf({"true"}).profilePath,
               std::string(RK_TEST_SOURCE_DIR) + "/conf/default.yaml");

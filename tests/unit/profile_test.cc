@@ -243,6 +243,67 @@ TEST(ProfileTest, DriverSectionsBecomeJson) {
     EXPECT_EQ(loaded.keys.count("slirp4netns-sandbox"), 1u);
 }
 
+// A nested alias bomb: level 0 is a list of 9 scalars, each further level a list of 9 aliases
+// of the level below, so that the last one expands to 9^9 values.
+std::string aliasBomb(int levels) {
+    std::string text = "drivers:\n  network:\n    slirp4netns:\n"
+                       "      l0: &l0 [x, x, x, x, x, x, x, x, x]\n";
+    for (int level = 1; level <= levels; ++level) {
+        std::string below = "*l" + std::to_string(level - 1);
+        text += "      l" + std::to_string(level) + ": &l" + std::to_string(level) + " [";
+        for (int i = 0; i < 9; ++i) {
+            text += (i == 0 ? "" : ", ") + below;
+        }
+        text += "]\n";
+    }
+    return text;
+}
+
+TEST(ProfileErrorTest, DriverSectionAliasBombIsRefused) {
+    rktest::TempDir dir;
+    std::string path = writeFile(dir.path(), "bomb.yaml", aliasBomb(8));
+    Loaded loaded = load(path);
+    ASSERT_FALSE(loaded.status.ok());
+    EXPECT_EQ(loaded.status.message(),
+              path + ":8:7: key \"drivers.network.slirp4netns.l4\": more than 10000 values "
+                     "with YAML aliases expanded, the drivers section may hold at most 10000");
+    EXPECT_TRUE(loaded.options.driverConfig.empty());
+}
+
+TEST(ProfileErrorTest, DriverSectionNestingIsBounded) {
+    rktest::TempDir dir;
+    std::string deep = std::string(70, '[') + "x" + std::string(70, ']');
+    std::string path = writeFile(dir.path(), "deep.yaml",
+                                 "drivers:\n  port:\n    builtin:\n      deep: " + deep + "\n");
+    Loaded loaded = load(path);
+    ASSERT_FALSE(loaded.status.ok());
+    EXPECT_EQ(loaded.status.message(),
+              path + ":4:7: key \"drivers.port.builtin.deep\": nested more than 64 levels deep, "
+                     "a driver section may nest at most 64");
+}
+
+TEST(ProfileErrorTest, DriverSectionAliasOfItselfIsRefused) {
+    rktest::TempDir dir;
+    std::string path = writeFile(dir.path(), "loop.yaml",
+                                 "drivers:\n  port:\n    builtin:\n      loop: &l [*l]\n");
+    Loaded loaded = load(path);
+    ASSERT_FALSE(loaded.status.ok());
+    EXPECT_EQ(loaded.status.message().rfind(path + ":4:7: key \"drivers.port.builtin.loop\": ", 0),
+              0u)
+        << loaded.status.message();
+}
+
+TEST(ProfileTest, DriverSectionAliasesWithinTheLimitExpand) {
+    rktest::TempDir dir;
+    std::string path = writeFile(dir.path(), "a.yaml", aliasBomb(3));
+    Loaded loaded = load(path);
+    ASSERT_TRUE(loaded.status.ok()) << loaded.status.message();
+    auto net = parseJson(loaded.options.driverConfig.at("network/slirp4netns"));
+    auto l3 = net->getArray("l3");
+    ASSERT_EQ(l3->size(), 9u);
+    EXPECT_EQ(l3->getArray(8)->getArray(8)->getArray(8)->getElement<std::string>(8), "x");
+}
+
 TEST(ProfileTest, DriverSectionWinsOverTheTopLevelKey) {
     rktest::TempDir dir;
     std::string path = writeFile(dir.path(), "d.yaml",
