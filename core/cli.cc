@@ -496,21 +496,6 @@ Status checkNetworkValues(Options &options, const FlagNames &) {
     return status;
 }
 
-// Warnings that depend on the options alone; the driver-specific ones come from the plugins.
-Status warnNetwork(Options &options, const FlagNames &) {
-    if (options.ipv6) {
-        logger("core")->warn("ipv6 is experimental");
-    }
-    bool hostLike = options.net == "host" || options.net == "none";
-    if (!hostLike && !options.disableHostLoopback) {
-        logger("core")->warn(
-            "--disable-host-loopback is not set: processes in the namespace can reach services "
-            "listening on the host's 127.0.0.1 through the gateway address; setting it is "
-            "recommended");
-    }
-    return Status();
-}
-
 Status checkReaperOptions(Options &options, const FlagNames &) {
     Status status = checkReaper(options.reaper);
     if (status.ok() && options.reaper == "true" && !options.pidns) {
@@ -567,7 +552,7 @@ Status checkPublishing(Options &options, const FlagNames &) {
 }
 
 constexpr Check kChecks[] = {
-    checkCommand,       checkEvacuation,   absolutizeStateDir, checkNetworkValues, warnNetwork,
+    checkCommand,       checkEvacuation,   absolutizeStateDir, checkNetworkValues,
     checkReaperOptions, checkMountOptions, checkHelperModes,   checkPublishing,
 };
 

@@ -232,6 +232,9 @@ Status checkPairing(const PluginRegistry &registry, const PluginInfo &net, const
                     const Options &options) {
     std::vector<std::string> warnings;
     Status status = checkPairing(registry, net, port, options, warnings);
+    if (!status) {
+        return status;  // the error alone: a warning about an option would only distract
+    }
     auto log = logger("core");
     for (const std::string &warning : warnings) {
         log->warn("{}", warning);

@@ -98,7 +98,8 @@ std::vector<std::string> needNames(uint64_t needs);
 // one ("network \"pasta\" requires port driver \"none\" or \"implicit\"", "port driver requires
 // non-host network", ...). Also checks --cidr, --ifname, --mtu, --detach-netns, --ipv6 and the -p
 // protocols against them. The registry supplies the names of plugins that would pair. Returns
-// the first failure (EINVAL); warnings (--ipv6 or --mtu discarded) are logged under "core".
+// the first failure (EINVAL); warnings (--ipv6 or --mtu discarded) are logged under "core", and
+// only when the pairing is accepted.
 // Parent, main thread.
 struct Options;
 Status checkPairing(const PluginRegistry &registry, const PluginInfo &net, const PluginInfo *port,

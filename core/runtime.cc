@@ -60,8 +60,19 @@ std::string configFor(const Options &options, const std::string &key) {
 }
 
 // Upstream's start-up warnings (§2.2 step 2): never fatal.
+// Printed once every option has been accepted, so that bad input gets its one error line alone.
 void warnAboutHost(const Options &options) {
     auto log = logger("core");
+    if (options.ipv6) {
+        log->warn("ipv6 is experimental");
+    }
+    bool hostLike = options.net == "host" || options.net == "none";
+    if (!hostLike && !options.disableHostLoopback) {
+        log->warn(
+            "--disable-host-loopback is not set: processes in the namespace can reach services "
+            "listening on the host's 127.0.0.1 through the gateway address; setting it is "
+            "recommended");
+    }
     if (geteuid() == 0) {
         log->warn("Running RootlessKit as the root user is unsupported.");
     }

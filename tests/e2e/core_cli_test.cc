@@ -92,6 +92,26 @@ TEST(VersionE2eTest, PrintSemverGivesEachComponentOfTheVersion) {
               "\"micro\"\n");
 }
 
+// Warnings about options (--disable-host-loopback not set, --mtu discarded) come only once
+// the options are accepted: bad input gets its error line alone.
+TEST(BadOptionsE2eTest, ErrorLineComesWithoutTheWarningsOfAcceptedOptions) {
+    std::string reason;
+    if (!testUser(&reason)) {
+        GTEST_SKIP() << reason;
+    }
+    for (const std::vector<std::string> &flags :
+         {std::vector<std::string>{"--net=slirp4netns", "--port-driver=implicit"},
+          {"--net=nosuchnet"},
+          {"--net=host", "--mtu=1500", "--port-driver=builtin"}}) {
+        std::vector<std::string> args = flags;
+        args.push_back("true");
+        RunResult result = runAsTestUser(rk(args));
+        EXPECT_EQ(result.exitCode, 1) << flags[0];
+        EXPECT_EQ(lines(result.err).size(), 1u) << result.err;
+        EXPECT_EQ(result.err.rfind("[rootlesskit:parent] error: ", 0), 0u) << result.err;
+    }
+}
+
 TEST(VersionE2eTest, HelpIsGroupedByCategoryInUpstreamsOrder) {
     REQUIRE_TEST_USER();
     RunResult help = runAsTestUser(rk({"--help"}));
