@@ -25,8 +25,9 @@ int createNoConfig(const rkp_host *, const char *configJson, rkp_instance **out,
             object = parser.parse(configJson != nullptr ? configJson : "{}")
                          .extract<Poco::JSON::Object::Ptr>();
         } catch (const Poco::Exception &e) {
-            return rkp::setError(err, -EINVAL, "config: not a JSON object: %s",
-                                 e.displayText().c_str());
+            // message(), not displayText(): Poco's class name means nothing to a user.
+            std::string why = e.message().empty() ? e.displayText() : e.message();
+            return rkp::setError(err, -EINVAL, "config: not a JSON object: %s", why.c_str());
         }
         if (object->size() != 0) {
             std::string key = object->begin()->first;

@@ -437,7 +437,8 @@ Status fillDriverConfigs(Options &options) {
             options.driverConfig[section] = json.str();
         }
     } catch (const Poco::Exception &e) {
-        return Status::error("driver config: " + e.displayText());
+        return Status::error("driver config: " +
+                             (e.message().empty() ? e.displayText() : e.message()));
     }
     return Status();
 }

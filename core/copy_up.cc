@@ -318,9 +318,11 @@ Status CopyUp::recreateDir(const std::string &relName, int hiddenFd, const std::
     return populate(relName, sub.get(), recreate);
 }
 
-// The file system types whose entries the kernel makes per process or per namespace: symlinks
-// to them, read once at start, would name the wrong process (/proc/self), and a non-host network
-// mounts a fresh sysfs over /sys anyway.
+// The file system types whose entries the kernel makes per process, per namespace or per
+// mount: symlinks to them, read once at start, would name the wrong process (/proc/self) or
+// nothing usable (a pty of /dev/pts), and a non-host network mounts a fresh sysfs over /sys.
+constexpr decltype(statfs::f_type) kMqueueMagic = 0x19800202;  // not in <linux/magic.h>
+
 const char *kernelFileSystemAt(const std::string &path) {
     struct statfs fs;
     if (statfs(path.c_str(), &fs) < 0) {
@@ -335,6 +337,22 @@ const char *kernelFileSystemAt(const std::string &path) {
             return "cgroup";
         case CGROUP2_SUPER_MAGIC:
             return "cgroup2";
+        case DEVPTS_SUPER_MAGIC:
+            return "devpts";
+        case kMqueueMagic:
+            return "mqueue";
+        case DEBUGFS_MAGIC:
+            return "debugfs";
+        case TRACEFS_MAGIC:
+            return "tracefs";
+        case SECURITYFS_MAGIC:
+            return "securityfs";
+        case BPF_FS_MAGIC:
+            return "bpf";
+        case PSTOREFS_MAGIC:
+            return "pstore";
+        case EFIVARFS_MAGIC:
+            return "efivarfs";
         default:
             return nullptr;
     }

@@ -45,8 +45,9 @@ std::string cleanCopyUpPath(const std::string &dir);
 
 // Checks, in the parent before anything starts, that every directory can be copied up, after
 // resolving symlinks: it exists, is a directory the user can list, and is not "/", "/tmp" (the
-// scratch directories live there) or on a kernel file system (proc, sysfs, cgroup, cgroup2:
-// their entries differ per process or namespace, and a new network namespace gets a fresh /sys).
+// scratch directories live there) or on a kernel file system (proc, sysfs, cgroup, cgroup2,
+// devpts, mqueue, debugfs, tracefs, securityfs, bpf, pstore, efivarfs: their entries differ per
+// process, namespace or mount, and a new network namespace gets a fresh /sys).
 // The first refusal fails, naming the directory as given and, when it is a symlink, what it
 // resolves to: "copy-up /x: no such file or directory", "copy-up /etc/hosts: not a directory",
 // "copy-up /: the root directory cannot be copied up", "copy-up /var/t (it resolves to /tmp):

@@ -519,7 +519,8 @@ void PluginRegistry::add(PluginInfo info) {
 
     auto log = logger("core");
     if (info.refusal.empty()) {
-        log->debug("found {} plugin {} {} in {}", info.kind, info.name, info.version, info.path);
+        log->debug("found {} plugin {} {} in {}", info.kind, info.name,
+                   terminalSafe(info.version, 64), info.path);
     } else {
         log->debug("refused plugin {}: {}", info.path, info.refusal);
     }

@@ -33,7 +33,8 @@ Result<SyncMessage> parseMessage(const std::string &text) {
         }
         return message;
     } catch (const Poco::Exception &e) {
-        return Status::error("bad message: " + e.displayText());
+        return Status::error("bad message: " +
+                             (e.message().empty() ? e.displayText() : e.message()));
     }
 }
 

@@ -96,6 +96,9 @@ TEST(CopyUpTest, ParentRefusesKernelFileSystems) {
     EXPECT_EQ(checkCopyUpDirs({"/proc/self/"}).message().substr(0, 19), "copy-up /proc/self ");
     EXPECT_EQ(checkCopyUpDirs({"/sys"}).message(),
               "copy-up /sys: a sysfs file system cannot be copied up");
+    // Its entries are the ptys of this mount: copies of them would be no terminal at all.
+    EXPECT_EQ(checkCopyUpDirs({"/dev/pts"}).message(),
+              "copy-up /dev/pts: a devpts file system cannot be copied up");
 }
 
 TEST(CopyUpTest, WhichRelativeTargetsClimbToTheCopiedUpDirectory) {
