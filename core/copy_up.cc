@@ -392,7 +392,11 @@ std::string cleanCopyUpPath(const std::string &dir) {
     return clean;
 }
 
-Status checkCopyUpDirs(const std::vector<std::string> &dirs) {
+Status checkCopyUpDirs(const std::vector<std::string> &dirs, const std::string &stateDir) {
+    // The state directory may not exist yet: then its path is taken as given.
+    Result<std::string> realStateDir = stateDir.empty() ? Result<std::string>(std::string())
+                                                        : realPath(stateDir);
+    std::string state = realStateDir ? *realStateDir : cleanCopyUpPath(stateDir);
     for (const std::string &dir : dirs) {
         std::string clean = cleanCopyUpPath(dir);
         Result<std::string> real = realPath(clean);
@@ -404,6 +408,12 @@ Status checkCopyUpDirs(const std::vector<std::string> &dirs) {
         if (!refusal.empty()) {
             std::string via = *real == clean ? "" : " (it resolves to " + *real + ")";
             return Status::error("copy-up " + clean + via + ": " + refusal, EINVAL);
+        }
+        // Inside, the copy would hide what the parent adds later (api.sock, child_pid).
+        if (!state.empty() && (*real == state || real->rfind(state + "/", 0) == 0)) {
+            return Status::error("copy-up " + clean + ": the state directory " + state +
+                                     " and what is below it cannot be copied up",
+                                 EINVAL);
         }
     }
     return {};

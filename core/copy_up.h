@@ -52,8 +52,10 @@ std::string cleanCopyUpPath(const std::string &dir);
 // resolves to: "copy-up /x: no such file or directory", "copy-up /etc/hosts: not a directory",
 // "copy-up /: the root directory cannot be copied up", "copy-up /var/t (it resolves to /tmp):
 // /tmp cannot be copied up", "copy-up /proc: a proc file system cannot be copied up",
-// "copy-up /root: cannot list it: permission denied".
-Status checkCopyUpDirs(const std::vector<std::string> &dirs);
+// "copy-up /root: cannot list it: permission denied". stateDir ("" for a temporary one) and the
+// directories below it are refused too: "copy-up /s: the state directory /s and what is below
+// it cannot be copied up".
+Status checkCopyUpDirs(const std::vector<std::string> &dirs, const std::string &stateDir = "");
 
 // Copies up each directory of dirs, in order, as described above; writable lists the paths that
 // stay writable when they lie below one of them (absent ones are ignored). Runs in the child,

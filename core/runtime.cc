@@ -258,7 +258,7 @@ Status ParentRun::setUp() {
 }
 
 Status ParentRun::validate() {
-    Status valid = checkCopyUpDirs(options_.copyUp);
+    Status valid = checkCopyUpDirs(options_.copyUp, options_.stateDir);
     if (valid) {
         valid = resolvePlugins();
     }

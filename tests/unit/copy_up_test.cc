@@ -69,6 +69,21 @@ TEST(CopyUpTest, ParentRefusesWhatCannotBeCopiedUp) {
               "copy-up /nonexistent-rk: no such file or directory");
 }
 
+// A copy of the state directory would hide what the parent writes into it later.
+TEST(CopyUpTest, ParentRefusesTheStateDirectoryAndWhatIsBelowIt) {
+    TempTree tree;
+    std::string state = tree.root() + "/state";
+    tree.dir("state/sub");
+
+    EXPECT_EQ(checkCopyUpDirs({state}, state).message(),
+              "copy-up " + state + ": the state directory " + state +
+                  " and what is below it cannot be copied up");
+    EXPECT_EQ(checkCopyUpDirs({state + "/sub"}, state + "/").code(), EINVAL);
+    // Above it is fine: the state directory stays writable below a copied-up directory.
+    EXPECT_TRUE(checkCopyUpDirs({tree.root()}, state).ok());
+    EXPECT_TRUE(checkCopyUpDirs({state}, "").ok());
+}
+
 // Symlinks are followed before the checks: a link to /tmp or / is refused as they are.
 TEST(CopyUpTest, ParentChecksWhereSymlinksLead) {
     TempTree tree;
