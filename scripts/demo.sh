@@ -21,16 +21,17 @@ STATE="$WORK/run/state"
 as_user() { su -s /bin/sh "$TEST_USER" -c "$1"; }
 
 echo "demo: starting rootlesskit as $TEST_USER"
-as_user "cd '$SRC_DIR' && exec '$BUILD_DIR/bin/rootlesskit' --state-dir='$STATE' \
-  --profile conf/slirp4netns.yaml -p 127.0.0.1:$PORT:80/tcp -- \
+# su itself in the background (not through as_user, which would put a subshell between): the
+# SIGTERM of the stop reaches su, which passes it on to rootlesskit.
+su -s /bin/sh "$TEST_USER" -c "cd '$SRC_DIR' && exec '$BUILD_DIR/bin/rootlesskit' \
+  --state-dir='$STATE' --profile conf/slirp4netns.yaml -p 127.0.0.1:$PORT:80/tcp -- \
   busybox httpd -f -p 80 -h '$WORK/www'" &
 RK_PID=$!
-cleanup() {
+stop_rootlesskit() {
   kill -TERM "$RK_PID" 2>/dev/null || true
   wait "$RK_PID" 2>/dev/null || true
-  rm -rf "$WORK"
 }
-trap cleanup EXIT
+trap 'stop_rootlesskit; rm -rf "$WORK"' EXIT
 
 for _ in $(seq 100); do
   [ -S "$STATE/api.sock" ] && break
@@ -44,4 +45,10 @@ echo "demo: rootlessctl list-ports"
 as_user "'$BUILD_DIR/bin/rootlessctl' --socket '$STATE/api.sock' list-ports"
 echo "demo: rootlessctl info"
 as_user "'$BUILD_DIR/bin/rootlessctl' --socket '$STATE/api.sock' info"
-echo "demo: stopping"
+echo "demo: stopping (SIGTERM reaches the server, which rootlesskit reports)"
+stop_rootlesskit
+if [ -e "$STATE" ] || curl -fsS -o /dev/null "http://127.0.0.1:$PORT/" 2>/dev/null; then
+  echo "demo: something of the run is left" >&2
+  exit 1
+fi
+echo "demo: stopped; state directory and port are gone"
