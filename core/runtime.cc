@@ -173,7 +173,7 @@ private:
     Status awaitUsernsReady() { return awaitChild("userns-ready"); }
     Status evacuate() { return evacuateCgroup2(options_.evacuateCgroup2); }
     Status handOverNetwork();
-    Status awaitChildReady() { return awaitChild("child-ready"); }
+    Status awaitChildReady();
     Status startLoops();
     Status publishAndServe();
 
@@ -189,6 +189,7 @@ private:
     bool tryReap(int options);
     int exitCode();
     void stopChild();
+    void removeMountScratch();
 
     const Options &options_;
     const PluginRegistry &registry_;
@@ -701,6 +702,23 @@ int ParentRun::exitCode() {
     return 1;
 }
 
+// Once the child is ready its mounts are made: the scratch directory is no longer needed, and
+// removing it now leaves nothing in /tmp even if this process is SIGKILLed later.
+Status ParentRun::awaitChildReady() {
+    Status ready = awaitChild("child-ready");
+    if (ready) {
+        removeMountScratch();
+    }
+    return ready;
+}
+
+void ParentRun::removeMountScratch() {
+    if (!mountScratch_.empty()) {
+        rmdir(mountScratch_.c_str());
+        mountScratch_.clear();
+    }
+}
+
 void ParentRun::stopChild() {
     if (childPid_ > 0 && !childReaped_) {
         kill(childPid_, SIGKILL);
@@ -729,9 +747,7 @@ ParentRun::~ParentRun() {
         }
     }
     stopChild();
-    if (!mountScratch_.empty()) {
-        rmdir(mountScratch_.c_str());
-    }
+    removeMountScratch();
     stateDir_.reset();
 }
 

@@ -244,6 +244,27 @@ TEST(CopyUpRunTest, RunStoppedDuringCopyUpLeavesNoScratchDirectory) {
     EXPECT_FALSE(fs::exists(ours)) << ours << " was left behind";
 }
 
+// Once the command runs, the scratch directory is gone already: a run whose parent is killed
+// later leaves nothing in /tmp.
+TEST(CopyUpRunTest, NoScratchDirectoryRemainsOnceTheCommandRuns) {
+    REQUIRE_TEST_USER();
+    UserTree tree(*user);
+    std::set<std::string> before = mountScratchDirs();
+    std::string stateDir = tree.tmp() + "/state";
+
+    BackgroundProcess run({binPath("rootlesskit"), "--state-dir=" + stateDir, "--net=none",
+                           "--copy-up=" + tree.dir(), "sleep", "600"});
+    ASSERT_TRUE(waitFor([&] { return fs::exists(stateDir + "/child_pid") || !run.running(); }));
+    ASSERT_TRUE(run.running()) << run.errSoFar();
+    std::set<std::string> during = mountScratchDirs();
+    run.signal(SIGTERM);
+    run.wait(milliseconds(30000));
+
+    for (const std::string &dir : during) {
+        EXPECT_EQ(before.count(dir), 1u) << dir << " is still there while the command runs";
+    }
+}
+
 TEST(CopyUpRunTest, InPlaceWritesToTheOriginalsFailWithErofs) {
     REQUIRE_TEST_USER();
     UserTree tree(*user);
