@@ -24,7 +24,7 @@ std::string hexEscape(const char *prefix, unsigned value) {
 }
 
 // The length of the valid UTF-8 sequence that starts text[at] (2 to 4), 0 when there is none:
-// a stray continuation byte, a bad lead byte, a short, overlong or surrogate sequence.
+// a stray continuation byte, a bad first byte, a short, overlong or surrogate sequence.
 size_t utf8Length(std::string_view text, size_t at) {
     auto byte = [&](size_t i) { return static_cast<unsigned char>(text[i]); };
     unsigned lead = byte(at);

@@ -7,9 +7,9 @@
 // the build tree, then the installed plugin directory), dlopens each candidate with
 // RTLD_NOW | RTLD_LOCAL, calls rkp_plugin_entry() and validates the descriptor. Each file is
 // first loaded in a throw-away process (plugin_probe.h): one that crashes, exits or hangs there
-// is refused ("crashed while loading (signal: aborted)") and never loaded by the host. The first file
-// found for a (kind, name) wins; a later duplicate is recorded as refused. Shared objects are
-// never dlclosed: their code stays mapped for the life of the process, and the child, created
+// is refused ("crashed while loading (signal: aborted)") and never loaded by the host. The first
+// file found for a (kind, name) wins; a later duplicate is recorded as refused. Shared objects
+// are never dlclosed: their code stays mapped for the life of the process, and the child, created
 // by clone() without exec, inherits the mappings. The built-in network drivers "host" and
 // "none" are registered first, as static descriptors without a file, so a file of the same name
 // is a refused duplicate.
